@@ -62,3 +62,32 @@ def check_choice(field: str, value: str, choices: Iterable[str]) -> str:
     if value not in options:
         raise ValidationError(field, f"must be one of {', '.join(options)}; got {value!r}")
     return value
+
+
+#: Generation settings a conversation or template may carry, with their validators.
+GENERATION_SETTINGS = ("temperature", "max_tokens", "top_p", "frequency_penalty", "presence_penalty",
+                       "stop", "reasoning_effort", "seed")
+
+
+def check_generation_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Validate generation parameters (seed 001's rules, with today's output limits)."""
+    from .. import enums
+
+    unknown = set(settings) - set(GENERATION_SETTINGS)
+    if unknown:
+        raise ValidationError("settings", f"unknown setting(s): {', '.join(sorted(unknown))}")
+    check_range("temperature", settings.get("temperature"), *enums.TEMPERATURE_RANGE)
+    check_range("top_p", settings.get("top_p"), *enums.TOP_P_RANGE)
+    check_range("frequency_penalty", settings.get("frequency_penalty"), *enums.PENALTY_RANGE)
+    check_range("presence_penalty", settings.get("presence_penalty"), *enums.PENALTY_RANGE)
+    max_tokens = settings.get("max_tokens")
+    if max_tokens is not None and (not isinstance(max_tokens, int) or isinstance(max_tokens, bool)):
+        raise ValidationError("max_tokens", "must be a whole number")
+    check_range("max_tokens", max_tokens, 1, enums.MAX_OUTPUT_TOKENS)
+    stop = settings.get("stop")
+    if stop is not None and (not isinstance(stop, list) or not all(isinstance(s, str) for s in stop) or len(stop) > 16):
+        raise ValidationError("stop", "must be a list of at most 16 strings")
+    effort = settings.get("reasoning_effort")
+    if effort is not None:
+        check_choice("reasoning_effort", effort, ("minimal", "low", "medium", "high"))
+    return {k: v for k, v in settings.items() if v is not None}

@@ -1,0 +1,1 @@
+"""Query helpers shared by services. They take a Session and never commit."""
