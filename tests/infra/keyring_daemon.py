@@ -18,7 +18,8 @@ collection is unlocked and empty, and returns a ``keyring.backends.SecretService
 
 ``secret_service.lock()`` / ``unlock()`` lock and unlock the collection (unlocking
 without a prompt through gnome-keyring's master-password call), for tests of a locked
-keyring.
+keyring; ``pause()`` / ``resume()`` freeze and thaw the daemon, for tests of a Secret
+Service that stops answering.
 """
 
 from __future__ import annotations
@@ -57,6 +58,16 @@ _BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Confi
   </policy>
 </busconfig>
 """
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM if pytest dies without running teardown."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: teardown alone has to do
+        pass
 
 
 class SecretServiceUnavailable(RuntimeError):
@@ -124,7 +135,7 @@ class SecretServiceDaemon:
             self._bus = subprocess.Popen(
                 ["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile", "--print-address=1"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
-                env=env, start_new_session=True,
+                env=env, start_new_session=True, preexec_fn=_die_with_parent,
             )
         self.bus_address = self._read_address(self._bus, timeout)
         env["DBUS_SESSION_BUS_ADDRESS"] = self.bus_address
@@ -132,7 +143,7 @@ class SecretServiceDaemon:
             self._keyring = subprocess.Popen(
                 ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
                 stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
-                env=env, start_new_session=True,
+                env=env, start_new_session=True, preexec_fn=_die_with_parent,
             )
         assert self._keyring.stdin is not None
         self._keyring.stdin.write(self.password.encode())
@@ -242,6 +253,15 @@ class SecretServiceDaemon:
             if collection.is_locked():
                 raise RuntimeError("gnome-keyring did not unlock the test collection")
 
+    def pause(self) -> None:
+        """Freeze gnome-keyring (SIGSTOP): D-Bus calls to it get no answer."""
+        assert self._keyring is not None
+        os.kill(self._keyring.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._keyring is not None
+        os.kill(self._keyring.pid, signal.SIGCONT)
+
     def clear(self) -> None:
         """Delete every item of the default collection."""
         import secretstorage
@@ -294,6 +314,7 @@ def secret_service_keyring(secret_service: SecretServiceDaemon, monkeypatch: pyt
     try:
         yield backend
     finally:
+        secret_service.resume()
         secret_service.unlock()
         secret_service.clear()
 

@@ -71,6 +71,17 @@ def find_bindir() -> Path | None:
     return None
 
 
+def _which_admin(name: str) -> str | None:
+    """``shutil.which`` that also looks in the sbin directories (not always on PATH)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    for directory in ("/usr/sbin", "/sbin", "/usr/bin", "/bin"):
+        if os.access(f"{directory}/{name}", os.X_OK):
+            return f"{directory}/{name}"
+    return None
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -82,7 +93,7 @@ def _ensure_postgres_user() -> pwd.struct_passwd:
         return pwd.getpwnam(PG_USER)
     except KeyError:
         pass
-    useradd = shutil.which("useradd")
+    useradd = _which_admin("useradd")
     if not useradd:
         raise PostgresUnavailable("running as root, no 'postgres' user and no useradd to create it")
     subprocess.run(
@@ -116,10 +127,10 @@ class LocalPostgres:
     def _cmd(self, *args: str) -> list[str]:
         if not self.as_root:
             return list(args)
-        runuser = shutil.which("runuser")
+        runuser = _which_admin("runuser")
         if runuser:
             return [runuser, "-u", PG_USER, "--", *args]
-        su = shutil.which("su")
+        su = _which_admin("su")
         if not su:
             raise PostgresUnavailable("running as root with neither runuser nor su to drop to 'postgres'")
         return [su, "-s", "/bin/sh", PG_USER, "-c", shlex.join(args)]

@@ -74,6 +74,34 @@ def test_locked_collection_is_refused_without_a_prompt(secret_service, secret_se
     assert store.get("openai") == KEY
 
 
+def test_a_frozen_secret_service_times_out(secret_service, secret_service_keyring):
+    store = KeyStore(backend=secret_service_keyring, timeout=1)
+    store.set("openai", KEY)
+    secret_service.pause()
+    try:
+        started = time.monotonic()
+        with pytest.raises(KeyringUnavailable, match="did not answer within 1 s") as info:
+            store.get("openai")
+        assert time.monotonic() - started < 3
+        assert info.value.reason == "timeout" and "OPENAI_API_KEY" in str(info.value)
+        # The provider still starts with the environment's key, without waiting again.
+        started = time.monotonic()
+        resolved = resolve_api_key("openai", "openai", store, {"OPENAI_API_KEY": OTHER_KEY})
+        assert (resolved.value, resolved.source) == (OTHER_KEY, "env")
+        assert time.monotonic() - started < 0.5
+    finally:
+        secret_service.resume()
+    deadline = time.monotonic() + 10
+    while True:  # once the daemon answers again, so does the store
+        try:
+            assert store.get("openai") == KEY
+            break
+        except KeyringUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def test_a_separate_process_reads_what_this_one_stored(secret_service_keyring):
     """As the CLI would: the backend comes from PYTHON_KEYRING_BACKEND, no stdin."""
     KeyStore(backend=secret_service_keyring).set("openai", KEY)
