@@ -32,6 +32,7 @@ class AppContext:
         try:
             storage = Storage.open(url, backup_dir=paths.backups_dir)
             user = storage.users.ensure(env.get("TUI_CHAT_USER") or None)
+            storage.catalog.seed_builtin()
         except DatabaseError as exc:
             raise AppError(f"cannot open the database: {exc}", ExitCode.CONFIG) from exc
         except StorageError as exc:

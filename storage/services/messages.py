@@ -197,6 +197,17 @@ class MessageService(Service):
             if result.rowcount != 1:
                 self._explain_not_streaming(session, user_id, message_id)
 
+    def heartbeat(self, user_id: str, message_id: str) -> None:
+        """Show that the writer is alive (while a model thinks and sends nothing)."""
+        with self.db.write() as session:
+            session.execute(
+                update(Message)
+                .where(Message.id == message_id, Message.user_id == user_id,
+                       Message.status.in_(("pending", "streaming")))
+                .values(updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+
     def finish(
         self,
         user_id: str,

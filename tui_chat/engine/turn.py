@@ -1,0 +1,509 @@
+"""One engine runs every turn, for the TUI and scripted mode alike.
+
+``ChatEngine.run(request)`` is an async iterator of :mod:`events`: it prepares the
+conversation, stores the user message, builds the context, streams the answer (stored
+as it streams), runs the tool loop through the policy and the approval function,
+records usage and cost, and finishes. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..providers.base import (
+    ChatMessage,
+    ChatRequest,
+    ProviderError,
+    ReasoningDelta as PReasoning,
+    StreamFinished,
+    TextDelta as PText,
+    ToolCall,
+    ToolCallReady,
+    UsageReport,
+)
+from . import events as ev
+from .context import ContextLimits, ContextTooLarge, build_context
+from .tokens import count_tokens, estimate_tokens
+from .tooling import ApprovalDecision, ApprovalRequest, ApproveFn, ToolContext, ToolRuntime, deny_all
+from .writer import StreamWriter
+
+if TYPE_CHECKING:
+    from storage import Storage
+
+    from .directory import ProviderDirectory
+
+log = logging.getLogger(__name__)
+
+TITLE_PROMPT = (
+    "Write a short title (at most 6 words, no quotes, no trailing punctuation) for a conversation "
+    "that starts with this message:\n\n"
+)
+
+
+@dataclass
+class TurnRequest:
+    prompt: str
+    conversation_id: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    system: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)  # temperature, max_tokens, ...
+    parts: list[dict[str, Any]] = field(default_factory=list)  # attachments etc.
+    regenerate_from: str | None = None  # an assistant message to answer again (a sibling)
+    max_turns: int = 10
+    max_cost: Decimal | None = None
+    source: str = "tui"  # tui | cli
+    workspace: str = "."
+    session_id: str | None = None
+    window_id: str | None = None
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 4  # tries in all, before the first token
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_delay)
+        return min(self.base_delay * 2 ** (attempt - 1) * (1 + random.random() * 0.25), self.max_delay)
+
+
+class ChatEngine:
+    def __init__(
+        self,
+        storage: "Storage",
+        user_id: str,
+        providers: "ProviderDirectory",
+        *,
+        tools: ToolRuntime | None = None,
+        approve: ApproveFn = deny_all,
+        retry: RetryPolicy | None = None,
+        flush_interval: float = 0.5,
+        interactive: bool = True,
+    ) -> None:
+        self.storage = storage
+        self.user_id = user_id
+        self.providers = providers
+        self.tools = tools
+        self.approve = approve
+        self.retry = retry or RetryPolicy()
+        self.flush_interval = flush_interval
+        self.interactive = interactive
+
+    async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    # --- the turn --------------------------------------------------------------------
+
+    async def run(self, request: TurnRequest) -> AsyncIterator[ev.EngineEvent]:
+        storage, uid = self.storage, self.user_id
+        try:
+            conversation, new = await self._db(self._prepare_conversation, request)
+            provider_name = request.provider or conversation.provider
+            model = request.model or conversation.model
+            settings = await self._db(self.providers.settings, provider_name)
+            provider = self.providers.get(provider_name)
+            limits = await self._db(self._limits, settings.kind, model, conversation)
+        except ProviderError as exc:
+            yield ev.TurnError(exc.kind, str(exc))
+            return
+        check = await self._db(storage.budgets.check, uid, provider_name)
+        if not check.allowed:
+            yield ev.TurnError("budget", check.message)
+            yield ev.TurnFinished(conversation.id, None, "", "budget", "stopped", stop_reason="budget")
+            return
+
+        user_message_id = None
+        if request.regenerate_from is None:
+            user_parts = [{"type": "text", "text": request.prompt}, *request.parts]
+            user_message = await self._db(
+                storage.messages.add, uid, conversation.id, role="user", content=request.prompt,
+                parts=user_parts,
+            )
+            user_message_id = user_message.id
+            parent_id = user_message.id
+        else:
+            regenerated = await self._db(storage.messages.get, uid, request.regenerate_from)
+            parent_id = regenerated.parent_id
+        yield ev.TurnStarted(conversation.id, user_message_id, provider_name, model, new)
+        if new and request.source == "cli":
+            await self._db(storage.conversations.set_generated_title, uid, conversation.id, heuristic_title(request.prompt))
+
+        tool_context = ToolContext(uid, conversation.id, request.workspace, self.interactive)
+        generation = {**conversation.settings, **request.settings}
+        totals = {"input": 0, "output": 0, "cached": 0}
+        cost_total: Decimal | None = Decimal(0)
+        tool_log: list[dict[str, Any]] = []
+        text = ""
+        finish_reason = "stop"
+        last_message_id: str | None = None
+        steps = 0
+        stop_reason: str | None = None
+        while True:
+            if steps >= request.max_turns:
+                stop_reason = "max_turns"
+                break
+            steps += 1
+            branch = await self._db(storage.messages.branch, uid, conversation.id, tip=parent_id)
+            try:
+                built = build_context(
+                    branch.items, system=conversation.system_prompt, window=limits.window,
+                    reserve=limits.reserve(generation.get("max_tokens")), count=lambda t: count_tokens(t, model),
+                )
+            except ContextTooLarge as exc:
+                yield ev.TurnError("bad_request", str(exc))
+                yield ev.TurnFinished(conversation.id, None, "", "error", "error", steps=steps)
+                return
+            chat_request = ChatRequest(
+                model=model, messages=built.messages, system=conversation.system_prompt,
+                tools=tuple(self.tools.specs()) if self.tools else (),
+                temperature=generation.get("temperature"), max_tokens=generation.get("max_tokens"),
+                top_p=generation.get("top_p"), frequency_penalty=generation.get("frequency_penalty"),
+                presence_penalty=generation.get("presence_penalty"), stop=tuple(generation.get("stop") or ()),
+                reasoning_effort=generation.get("reasoning_effort"),
+            )
+            assistant = await self._db(
+                storage.messages.add, uid, conversation.id, role="assistant", status="pending",
+                parent_id=parent_id, provider=provider_name, model=model,
+                meta={"generation": generation, "context_tokens": built.tokens, "dropped": list(built.dropped_ids)},
+            )
+            last_message_id = assistant.id
+            yield ev.ResponseStarted(assistant.id, steps)
+            outcome = _Outcome()
+            writer = StreamWriter(storage, uid, assistant.id, interval=self.flush_interval)
+            writer.start()
+            try:
+                async for event in self._stream(provider, chat_request, outcome, writer):
+                    yield event
+            except ProviderError as exc:
+                await writer.stop()
+                await self._db(self._finish_failed, assistant.id, writer, outcome, exc, provider_name, model,
+                               settings.kind, conversation.id)
+                yield ev.TurnError(exc.kind, str(exc), assistant.id)
+                yield ev.TurnFinished(conversation.id, assistant.id, writer.text, "error", "error",
+                                      steps=steps, tool_calls=tool_log)
+                return
+            except (asyncio.CancelledError, GeneratorExit):
+                await _quietly(writer.stop())
+                self._finish_cancelled(assistant.id, writer, outcome)
+                raise
+            await writer.stop()
+            cost = await self._db(self._finish_ok, assistant.id, writer, outcome, provider_name, model,
+                                  settings.kind, conversation.id)
+            text = writer.text
+            finish_reason = outcome.finish_reason
+            for key, value in (("input", outcome.usage.input_tokens), ("output", outcome.usage.output_tokens),
+                               ("cached", outcome.usage.cached_input_tokens)):
+                totals[key] += value
+            cost_total = None if cost is None or cost_total is None else cost_total + cost
+            yield ev.Usage(assistant.id, outcome.usage.input_tokens, outcome.usage.output_tokens,
+                           outcome.usage.cached_input_tokens, outcome.usage.reasoning_tokens, cost)
+            yield ev.ResponseFinished(assistant.id, finish_reason, "done")
+            parent_id = assistant.id
+            if not outcome.tool_calls:
+                break
+            for call in outcome.tool_calls:
+                async for event in self._run_tool(call, assistant.id, tool_context, tool_log):
+                    yield event
+            parent_id = await self._db(self._tip, conversation.id)
+            if request.max_cost is not None and cost_total is not None and cost_total > request.max_cost:
+                stop_reason = "max_cost"
+                break
+            check = await self._db(storage.budgets.check, uid, provider_name)
+            if not check.allowed:
+                stop_reason = "budget"
+                yield ev.TurnError("budget", check.message)
+                break
+        if request.max_cost is not None and cost_total is not None and cost_total > request.max_cost:
+            stop_reason = stop_reason or "max_cost"
+        yield ev.TurnFinished(
+            conversation.id, last_message_id, text, finish_reason, "stopped" if stop_reason else "done",
+            input_tokens=totals["input"], output_tokens=totals["output"], cached_input_tokens=totals["cached"],
+            cost_usd=cost_total, tool_calls=tool_log, steps=steps, stop_reason=stop_reason,
+        )
+
+    # --- streaming -------------------------------------------------------------------
+
+    async def _stream(self, provider: Any, request: ChatRequest, outcome: "_Outcome",
+                      writer: StreamWriter) -> AsyncIterator[ev.EngineEvent]:
+        attempt = 0
+        while True:
+            attempt += 1
+            outcome.started = time.monotonic()
+            try:
+                async for event in provider.stream(request):
+                    if isinstance(event, PText):
+                        if outcome.first_token is None:
+                            outcome.first_token = time.monotonic()
+                        writer.add(event.text)
+                        yield ev.TextDelta(event.text)
+                    elif isinstance(event, PReasoning):
+                        if outcome.first_token is None:
+                            outcome.first_token = time.monotonic()
+                        outcome.reasoning.append(event.text)
+                        yield ev.ReasoningDelta(event.text)
+                    elif isinstance(event, ToolCallReady):
+                        if outcome.first_token is None:
+                            outcome.first_token = time.monotonic()
+                        outcome.tool_calls.append(event.call)
+                    elif isinstance(event, UsageReport):
+                        outcome.usage = event
+                    elif isinstance(event, StreamFinished):
+                        outcome.finish_reason = event.finish_reason
+                outcome.ended = time.monotonic()
+                return
+            except ProviderError as exc:
+                if outcome.first_token is not None or not exc.retryable or attempt >= self.retry.attempts:
+                    raise
+                delay = self.retry.delay(attempt, exc.retry_after)
+                yield ev.Retrying(attempt, delay, str(exc))
+                await asyncio.sleep(delay)
+
+    # --- tools -----------------------------------------------------------------------
+
+    async def _run_tool(self, call: ToolCall, message_id: str, context: ToolContext,
+                        tool_log: list[dict[str, Any]]) -> AsyncIterator[ev.EngineEvent]:
+        storage, uid = self.storage, self.user_id
+        try:
+            arguments = json.loads(call.arguments or "{}")
+            if not isinstance(arguments, dict):
+                raise ValueError("arguments must be a JSON object")
+            bad_arguments = None
+        except ValueError as exc:
+            arguments, bad_arguments = {}, f"the arguments are not valid JSON: {exc}"
+        known = self.tools is not None and any(s.name == call.name for s in self.tools.specs())
+        source = self.tools.source_of(call.name) if known and self.tools else "unknown"
+        if known and self.tools and bad_arguments is None:
+            outcome = await self.tools.evaluate(call.name, arguments, context)
+        else:
+            from .tooling import PolicyOutcome
+
+            reason = bad_arguments or f"no tool named {call.name!r} is available"
+            outcome = PolicyOutcome("deny", "high", reason, decided_by="policy")
+        execution = await self._db(storage.tools.request, uid, context.conversation_id, message_id, call.id,
+                                   call.name, source, arguments, outcome.risk)
+        yield ev.ToolCallRequested(execution.id, call.id, call.name, arguments, outcome.risk)
+        decision: ApprovalDecision
+        if outcome.action == "allow":
+            decision = ApprovalDecision(True, decided_by=outcome.decided_by)
+        elif outcome.action == "deny":
+            decision = ApprovalDecision(False, note=outcome.reason, decided_by=outcome.decided_by)
+        else:
+            yield ev.ApprovalNeeded(execution.id, call.name, outcome.reason)
+            decision = await self.approve(ApprovalRequest(execution.id, call.name, arguments, outcome))
+        run_arguments = decision.edited_arguments if decision.edited_arguments is not None else arguments
+        await self._db(storage.tools.decide, uid, execution.id, approved=decision.approved,
+                       decided_by=decision.decided_by, rule_id=outcome.rule_id,
+                       reason=outcome.reason if decision.decided_by != "user" else "approved by the user"
+                       if decision.approved else "denied by the user",
+                       approved_parameters=decision.edited_arguments, denial_note=decision.note)
+        yield ev.ToolDecided(execution.id, call.name, decision.approved, decision.decided_by, outcome.reason)
+        if decision.approved and decision.remember is not None and self.tools is not None:
+            await self.tools.remember(call.name, run_arguments, decision.remember, context)
+        if not decision.approved:
+            text = f"The tool call was denied ({outcome.reason})."
+            if decision.note:
+                text += f" Note from the user: {decision.note}"
+            output_text, is_error = text, True
+        else:
+            assert self.tools is not None
+            await self._db(storage.tools.start, uid, execution.id)
+            try:
+                output = await self.tools.execute(call.name, run_arguments, context)
+            except Exception as exc:  # a tool's failure is reported to the model, never a crash
+                await self._db(storage.tools.fail, uid, execution.id, f"{type(exc).__name__}: {exc}")
+                output_text, is_error = f"The tool failed: {type(exc).__name__}: {exc}", True
+            else:
+                if output.is_error:
+                    await self._db(storage.tools.fail, uid, execution.id, output.text)
+                else:
+                    await self._db(storage.tools.complete, uid, execution.id,
+                                   output.data if output.data is not None else output.text,
+                                   cost=Decimal(str(output.cost)) if output.cost is not None else None)
+                output_text, is_error = output.text, output.is_error
+        await self._db(
+            storage.messages.add, uid, context.conversation_id, role="tool", content=output_text,
+            content_type="tool_result",
+            parts=[{"type": "tool_result", "tool_call_id": call.id, "name": call.name, "content": output_text,
+                    "is_error": is_error, "execution_id": execution.id}],
+        )
+        tool_log.append({"id": call.id, "name": call.name, "arguments": run_arguments,
+                         "approved": decision.approved, "is_error": is_error})
+        yield ev.ToolResult(execution.id, call.id, call.name, output_text, is_error)
+
+    # --- storage steps (run in a worker thread) --------------------------------------
+
+    def _prepare_conversation(self, request: TurnRequest) -> tuple[Any, bool]:
+        storage, uid = self.storage, self.user_id
+        if request.conversation_id:
+            conversation = storage.conversations.get(uid, request.conversation_id)
+            changes: dict[str, Any] = {}
+            if request.provider and request.provider != conversation.provider:
+                changes["provider"] = request.provider
+            if request.model and request.model != conversation.model:
+                changes["model"] = request.model
+            if request.system is not None and request.system != conversation.system_prompt:
+                changes["system_prompt"] = request.system
+            if changes:
+                conversation = storage.conversations.update(uid, conversation.id, **changes)
+            if not conversation.provider or not conversation.model:
+                provider = conversation.provider or self.providers.default_name()
+                model = conversation.model or self.providers.default_model(provider)
+                conversation = storage.conversations.update(uid, conversation.id, provider=provider, model=model)
+            return conversation, False
+        provider = request.provider or self.providers.default_name()
+        model = request.model or self.providers.default_model(provider)
+        conversation = storage.conversations.create(
+            uid, provider=provider, model=model, system_prompt=request.system, settings=request.settings,
+            session_id=request.session_id, window_id=request.window_id,
+            context={"cwd": request.workspace, "source": request.source},
+        )
+        return conversation, True
+
+    def _limits(self, kind: str, model: str, conversation: Any) -> ContextLimits:
+        entry = self.storage.catalog.get(kind, model)
+        window = conversation.context_window or (entry.context_window if entry else None) or ContextLimits.window
+        return ContextLimits(window=window, max_output=entry.max_output_tokens if entry else None)
+
+    def _tip(self, conversation_id: str) -> str | None:
+        return self.storage.conversations.get(self.user_id, conversation_id).current_message_id
+
+    def _final_parts(self, writer: StreamWriter, outcome: "_Outcome") -> list[dict[str, Any]]:
+        parts: list[dict[str, Any]] = []
+        if outcome.reasoning:
+            parts.append({"type": "reasoning", "text": "".join(outcome.reasoning)})
+        if writer.text:
+            parts.append({"type": "text", "text": writer.text})
+        parts += [{"type": "tool_call", "id": c.id, "name": c.name, "arguments": c.arguments} for c in outcome.tool_calls]
+        return parts
+
+    def _timings(self, outcome: "_Outcome") -> dict[str, int | None]:
+        end = outcome.ended or time.monotonic()
+        first = outcome.first_token
+        return {
+            "response_ms": int((end - outcome.started) * 1000),
+            "first_token_ms": int((first - outcome.started) * 1000) if first else None,
+            "streaming_ms": int((end - first) * 1000) if first else None,
+        }
+
+    def _finish_ok(self, message_id: str, writer: StreamWriter, outcome: "_Outcome", provider: str, model: str,
+                   kind: str, conversation_id: str) -> Decimal | None:
+        usage = outcome.usage
+        output_tokens = usage.output_tokens or estimate_tokens(writer.text)
+        timings = self._timings(outcome)
+        quote = self.storage.catalog.cost(kind, model, usage.input_tokens, usage.output_tokens, usage.cached_input_tokens)
+        self.storage.messages.finish(
+            self.user_id, message_id, status="done", content=writer.text, parts=self._final_parts(writer, outcome),
+            token_count=output_tokens, finish_reason=outcome.finish_reason,
+            meta={"usage": _usage_dict(usage), **timings, "cost_usd": str(quote.cost) if quote.cost is not None else None},
+        )
+        self.storage.usage.record(
+            self.user_id, provider=provider, model=model, operation="chat", input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens, cached_input_tokens=usage.cached_input_tokens,
+            reasoning_tokens=usage.reasoning_tokens, cost=quote.cost, prices=quote.prices,
+            success=True, conversation_id=conversation_id, message_id=message_id, **timings,
+        )
+        if quote.cost:
+            self.storage.conversations.add_cost(self.user_id, conversation_id, quote.cost)
+        return quote.cost
+
+    def _finish_failed(self, message_id: str, writer: StreamWriter, outcome: "_Outcome", error: ProviderError,
+                       provider: str, model: str, kind: str, conversation_id: str) -> None:
+        timings = self._timings(outcome)
+        self.storage.messages.finish(
+            self.user_id, message_id, status="error", content=writer.text, parts=self._final_parts(writer, outcome),
+            finish_reason="error", meta={"error": {"kind": error.kind, "message": str(error), "status": error.status},
+                                         **timings},
+        )
+        usage = outcome.usage
+        quote = self.storage.catalog.cost(kind, model, usage.input_tokens, usage.output_tokens, usage.cached_input_tokens)
+        self.storage.usage.record(
+            self.user_id, provider=provider, model=model, operation="chat", input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens, cached_input_tokens=usage.cached_input_tokens,
+            reasoning_tokens=usage.reasoning_tokens, cost=quote.cost, prices=quote.prices, success=False,
+            error_kind=error.kind, conversation_id=conversation_id, message_id=message_id, **timings,
+        )
+
+    def _finish_cancelled(self, message_id: str, writer: StreamWriter, outcome: "_Outcome") -> None:
+        try:
+            self.storage.messages.finish(
+                self.user_id, message_id, status="cancelled", content=writer.text,
+                parts=self._final_parts(writer, outcome), finish_reason="cancelled", meta=self._timings(outcome),
+            )
+        except Exception:
+            log.exception("could not mark message %s cancelled", message_id)
+
+    # --- titles ----------------------------------------------------------------------
+
+    async def generate_title(self, conversation_id: str) -> str | None:
+        """Ask the conversation's model for a short title (the TUI does this in the background)."""
+        conversation = await self._db(self.storage.conversations.get, self.user_id, conversation_id)
+        if conversation.title_is_custom:
+            return conversation.title
+        branch = await self._db(self.storage.messages.branch, self.user_id, conversation_id, limit=2)
+        first = next((m for m in branch.items if m.role == "user"), None)
+        if first is None:
+            return None
+        provider = self.providers.get(conversation.provider)
+        request = ChatRequest(model=conversation.model, max_tokens=24,
+                              messages=(ChatMessage(role="user", text=TITLE_PROMPT + first.content[:2000]),))
+        pieces: list[str] = []
+        usage = UsageReport()
+        async for event in provider.stream(request):
+            if isinstance(event, PText):
+                pieces.append(event.text)
+            elif isinstance(event, UsageReport):
+                usage = event
+        title = heuristic_title("".join(pieces).strip().strip('"').strip("'")) or heuristic_title(first.content)
+        await self._db(self.storage.conversations.set_generated_title, self.user_id, conversation_id, title)
+        kind = self.providers.settings(conversation.provider).kind
+        quote = await self._db(self.storage.catalog.cost, kind, conversation.model, usage.input_tokens,
+                               usage.output_tokens, usage.cached_input_tokens)
+        await self._db(self.storage.usage.record, self.user_id, provider=conversation.provider,
+                       model=conversation.model, operation="title", input_tokens=usage.input_tokens,
+                       output_tokens=usage.output_tokens, cost=quote.cost, prices=quote.prices,
+                       conversation_id=conversation_id)
+        return title
+
+
+@dataclass
+class _Outcome:
+    started: float = 0.0
+    first_token: float | None = None
+    ended: float | None = None
+    reasoning: list[str] = field(default_factory=list)
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    usage: UsageReport = field(default_factory=UsageReport)
+    finish_reason: str = "stop"
+
+
+def _usage_dict(usage: UsageReport) -> dict[str, int]:
+    return {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+            "cached_input_tokens": usage.cached_input_tokens, "reasoning_tokens": usage.reasoning_tokens}
+
+
+async def _quietly(awaitable: Any) -> None:
+    try:
+        await awaitable
+    except BaseException:  # noqa: BLE001 - already unwinding a cancellation
+        pass
+
+
+def heuristic_title(text: str, limit: int = 60) -> str:
+    """A title from the first line of a prompt: trimmed at a word boundary."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = " ".join(line.split()).rstrip(".?!:;,")
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0]
+    return (cut or line[:limit]) + "…"
