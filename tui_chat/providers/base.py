@@ -44,6 +44,7 @@ class ChatMessage:
     tool_call_id: str | None = None  # tool results: which call they answer
     is_error: bool = False  # tool results: the tool failed or was denied
     reasoning: str = ""  # assistant reasoning, kept for providers that want it back
+    reasoning_signature: str | None = None  # Anthropic: the thinking block's signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,12 @@ class TextDelta:
 
 @dataclass(frozen=True, slots=True)
 class ReasoningDelta:
+    """Reasoning text. Anthropic also sends a ``signature`` once a thinking block ends
+    (with empty ``text``); keep it in ``ChatMessage.reasoning_signature`` to send the
+    thinking back in a later request (needed in tool loops with thinking on)."""
+
     text: str
+    signature: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +97,16 @@ class ToolCallReady:
 
 @dataclass(frozen=True, slots=True)
 class UsageReport:
+    """Token usage of one call. ``input_tokens`` counts every input token, including
+    the ``cached_input_tokens`` read from the prompt cache and the
+    ``cache_creation_input_tokens`` written to it; ``reasoning_tokens`` are part of
+    ``output_tokens``."""
+
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
     reasoning_tokens: int = 0
+    cache_creation_input_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
