@@ -93,7 +93,9 @@ def cli(ctx: click.Context, **options: Any) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: turns AppError into one line on stderr and its exit code."""
     try:
-        cli.main(args=argv, prog_name="tui-chat", standalone_mode=False)
+        # With standalone_mode off, click returns ctx.exit()'s code instead of raising.
+        code = cli.main(args=argv, prog_name="tui-chat", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else ExitCode.OK)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
@@ -116,7 +118,6 @@ def main(argv: list[str] | None = None) -> None:
         where = log_exception(exc)
         click.echo(f"tui-chat: unexpected error: {type(exc).__name__}: {exc} (details in {where})", err=True)
         sys.exit(ExitCode.ERROR)
-    sys.exit(ExitCode.OK)
 
 
 if __name__ == "__main__":

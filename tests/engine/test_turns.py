@@ -201,3 +201,20 @@ async def test_unknown_prices_are_unknown_not_wrong(engine, store: Storage, user
     assert finished.status == "done" and finished.cost_usd is None
     [row] = store.usage.by(user_id, "model")
     assert row.totals.input_tokens == 10
+
+
+async def test_thinking_is_stored_and_sent_back_in_tool_loops(engine, store: Storage, user_id: str,
+                                                              fake_provider: FakeProviderServer) -> None:
+    fake_provider.queue(
+        Scenario(reasoning="I should look at the file.", tool_calls=[ToolCallScript("read_file", '{"path": "a"}')],
+                 finish_reason="tool_calls"),
+        Scenario(text="done"),
+    )
+    events = await collect(engine, TurnRequest("x", provider="fake-anthropic"))
+    assert "".join(e.text for e in events if isinstance(e, ev.ReasoningDelta)) == "I should look at the file."
+    first_answer = store.messages.branch(user_id, events[-1].conversation_id).items[1]
+    reasoning = next(p for p in first_answer.parts if p["type"] == "reasoning")
+    assert reasoning["text"] == "I should look at the file." and reasoning["signature"]
+    replayed = fake_provider.chat_requests()[1].body["messages"][1]["content"]
+    thinking = next(block for block in replayed if block["type"] == "thinking")
+    assert thinking["signature"] == reasoning["signature"]

@@ -48,9 +48,11 @@ def to_chat_message(record: Any) -> ChatMessage | None:
         for p in parts if p.get("type") == "tool_call"
     )
     reasoning = "".join(p.get("text", "") for p in parts if p.get("type") == "reasoning")
+    signature = next((p["signature"] for p in parts if p.get("type") == "reasoning" and p.get("signature")), None)
     if record.role == "assistant" and not record.content and not calls:
         return None  # an answer that never produced anything
-    return ChatMessage(role=record.role, text=record.content, tool_calls=calls, reasoning=reasoning)
+    return ChatMessage(role=record.role, text=record.content, tool_calls=calls, reasoning=reasoning,
+                       reasoning_signature=signature)
 
 
 def _groups(records: Sequence[Any]) -> list[list[Any]]:

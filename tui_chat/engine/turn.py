@@ -250,8 +250,11 @@ class ChatEngine:
                     elif isinstance(event, PReasoning):
                         if outcome.first_token is None:
                             outcome.first_token = time.monotonic()
-                        outcome.reasoning.append(event.text)
-                        yield ev.ReasoningDelta(event.text)
+                        if event.signature:
+                            outcome.reasoning_signature = event.signature
+                        if event.text:
+                            outcome.reasoning.append(event.text)
+                            yield ev.ReasoningDelta(event.text)
                     elif isinstance(event, ToolCallReady):
                         if outcome.first_token is None:
                             outcome.first_token = time.monotonic()
@@ -381,7 +384,10 @@ class ChatEngine:
     def _final_parts(self, writer: StreamWriter, outcome: "_Outcome") -> list[dict[str, Any]]:
         parts: list[dict[str, Any]] = []
         if outcome.reasoning:
-            parts.append({"type": "reasoning", "text": "".join(outcome.reasoning)})
+            reasoning: dict[str, Any] = {"type": "reasoning", "text": "".join(outcome.reasoning)}
+            if outcome.reasoning_signature:
+                reasoning["signature"] = outcome.reasoning_signature
+            parts.append(reasoning)
         if writer.text:
             parts.append({"type": "text", "text": writer.text})
         parts += [{"type": "tool_call", "id": c.id, "name": c.name, "arguments": c.arguments} for c in outcome.tool_calls]
@@ -482,6 +488,7 @@ class _Outcome:
     first_token: float | None = None
     ended: float | None = None
     reasoning: list[str] = field(default_factory=list)
+    reasoning_signature: str | None = None
     tool_calls: list[ToolCall] = field(default_factory=list)
     usage: UsageReport = field(default_factory=UsageReport)
     finish_reason: str = "stop"

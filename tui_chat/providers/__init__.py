@@ -79,8 +79,8 @@ def builtin_provider_settings() -> tuple[ProviderSettings, ...]:
     """The providers that exist without any configuration. Keys are left to the SDKs'
     environment variables (or to the caller, who fills ``api_key`` from the keyring)."""
     return (
-        ProviderSettings(name="openai", kind="openai", default_model="gpt-5.4-mini"),
-        ProviderSettings(name="anthropic", kind="anthropic", default_model="claude-sonnet-5-5"),
+        ProviderSettings(name="openai", kind="openai", default_model="gpt-5-mini"),
+        ProviderSettings(name="anthropic", kind="anthropic", default_model="claude-haiku-4-5"),
         ProviderSettings(name="ollama", kind="openai-compatible", base_url=OLLAMA_BASE_URL,
                          default_model="llama3.2"),
     )
