@@ -23,6 +23,7 @@ EXIT_FOR_ERROR = {
     "config": ExitCode.CONFIG,
     "budget": ExitCode.STOPPED,
     "policy": ExitCode.STOPPED,
+    "context": ExitCode.STOPPED,
     "internal": ExitCode.ERROR,
 }
 
@@ -190,7 +191,7 @@ class Printer:
                           "cached_input_tokens": event.cached_input_tokens},
                 "cost_usd": float(event.cost_usd) if event.cost_usd is not None else None,
                 "tool_calls": event.tool_calls, "finish_reason": event.finish_reason, "status": event.status,
-                "steps": event.steps, "stop_reason": event.stop_reason,
+                "steps": event.steps, "stop_reason": event.stop_reason, "context": event.context,
             }
 
     def note(self, text: str) -> None:

@@ -253,6 +253,35 @@ class MessageService(Service):
             session.execute(update(Conversation).where(Conversation.id == row.conversation_id)
                             .values(token_count=Conversation.token_count + delta))
 
+    def set_token_counts(self, user_id: str, counts: dict[str, int]) -> None:
+        """Cache exact token counts on many messages at once (the conversation's total follows)."""
+        if not counts:
+            return
+        with self.db.write() as session:
+            rows = session.scalars(select(Message).where(Message.id.in_(list(counts)), Message.user_id == user_id))
+            deltas: dict[str, int] = {}
+            for row in rows:
+                new = int(counts[row.id])
+                if new < 0:
+                    raise ValidationError("token_count", "must not be negative")
+                deltas[row.conversation_id] = deltas.get(row.conversation_id, 0) + new - (row.token_count or 0)
+                row.token_count = new
+            for conversation_id, delta in deltas.items():
+                session.execute(update(Conversation).where(Conversation.id == conversation_id)
+                                .values(token_count=Conversation.token_count + delta))
+
+    def pinned_and_referenced(self, user_id: str, conversation_id: str) -> list[str]:
+        """Ids of the conversation's pinned messages and of messages its messages reference,
+        oldest first: the context sends these even when they are old."""
+        with self.db.read() as session:
+            owned_conversation(session, user_id, conversation_id)
+            referenced = select(MessageReference.referenced_message_id).join(
+                Message, Message.id == MessageReference.message_id).where(Message.conversation_id == conversation_id)
+            return list(session.scalars(
+                select(Message.id).where(Message.conversation_id == conversation_id,
+                                         Message.is_pinned.is_(True) | Message.id.in_(referenced))
+                .order_by(Message.created_at, Message.id)))
+
     def recover_interrupted(self, *, stale_after: timedelta = timedelta(seconds=30)) -> list[str]:
         """Mark rows left pending/streaming, untouched for ``stale_after``, as interrupted.
 

@@ -35,6 +35,20 @@ class TurnStarted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class ContextBuilt(Event):
+    """What is about to be sent: tokens against the window, and any optimization."""
+
+    type: ClassVar[str] = "context"
+    tokens: int
+    window: int
+    messages: int
+    dropped: bool
+    optimization: str | None  # truncation | summarization
+    memory_ids: list[str]
+    exact: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ResponseStarted(Event):
     """An assistant message row exists; text will follow."""
 
@@ -136,7 +150,8 @@ class TurnFinished(Event):
     cost_usd: Decimal | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     steps: int = 0
-    stop_reason: str | None = None  # max_turns | max_cost | budget | policy
+    stop_reason: str | None = None  # max_turns | max_cost | budget | policy | context
+    context: dict[str, Any] = field(default_factory=dict)  # tokens, window, messages, dropped, optimization
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +163,6 @@ class TurnError(Event):
 
 
 EngineEvent = (
-    TurnStarted | ResponseStarted | TextDelta | ReasoningDelta | Retrying | ToolCallRequested | ApprovalNeeded
+    TurnStarted | ContextBuilt | ResponseStarted | TextDelta | ReasoningDelta | Retrying | ToolCallRequested | ApprovalNeeded
     | ToolDecided | ToolResult | Usage | ResponseFinished | TurnFinished | TurnError
 )

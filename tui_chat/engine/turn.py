@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -30,8 +31,8 @@ from ..providers.base import (
     UsageReport,
 )
 from . import events as ev
-from .context import ContextLimits, ContextTooLarge, build_context
-from .tokens import count_tokens, estimate_tokens
+from .context import ContextBuilder, ContextFull, ContextLimits, ContextTooLarge
+from .tokens import estimate_tokens
 from .tooling import ApprovalDecision, ApprovalRequest, ApproveFn, ToolContext, ToolRuntime, deny_all
 from .writer import StreamWriter
 
@@ -42,6 +43,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: After summarising, the newest turns fill at most this share of the budget.
+SUMMARY_HEADROOM = 0.6
+REMEMBER = re.compile(r"^\s*remember that\s+(.{3,2000})$", re.IGNORECASE | re.DOTALL)
 TITLE_PROMPT = (
     "Write a short title (at most 6 words, no quotes, no trailing punctuation) for a conversation "
     "that starts with this message:\n\n"
@@ -124,6 +128,10 @@ class ChatEngine:
             return
 
         user_message_id = None
+        self._last_optimization = None
+        remembered = REMEMBER.match(request.prompt) if request.regenerate_from is None else None
+        if remembered:
+            await self._db(storage.memories.add, uid, remembered.group(1).strip(), source_conversation_id=conversation.id)
         if request.regenerate_from is None:
             user_parts = [{"type": "text", "text": request.prompt}, *request.parts]
             user_message = await self._db(
@@ -147,6 +155,7 @@ class ChatEngine:
         text = ""
         finish_reason = "stop"
         last_message_id: str | None = None
+        context_info: dict[str, Any] = {}
         steps = 0
         stop_reason: str | None = None
         while True:
@@ -154,18 +163,21 @@ class ChatEngine:
                 stop_reason = "max_turns"
                 break
             steps += 1
-            branch = await self._db(storage.messages.branch, uid, conversation.id, tip=parent_id)
             try:
-                built = build_context(
-                    branch.items, system=conversation.system_prompt, window=limits.window,
-                    reserve=limits.reserve(generation.get("max_tokens")), count=lambda t: count_tokens(t, model),
-                )
-            except ContextTooLarge as exc:
-                yield ev.TurnError("bad_request", str(exc))
-                yield ev.TurnFinished(conversation.id, None, "", "error", "error", steps=steps)
+                built = await self._context(conversation.id, parent_id, model, limits, generation, request.prompt,
+                                            provider_name, "token_limit")
+            except (ContextTooLarge, ContextFull) as exc:
+                yield ev.TurnError("context", str(exc))
+                yield ev.TurnFinished(conversation.id, None, "", "error", "stopped" if isinstance(exc, ContextFull)
+                                      else "error", steps=steps, stop_reason="context" if isinstance(exc, ContextFull)
+                                      else None)
                 return
+            yield ev.ContextBuilt(built.tokens, built.window, len(built.messages), built.dropped,
+                                  self._last_optimization, list(built.memory_ids), built.exact)
+            context_info = {"tokens": built.tokens, "window": built.window, "messages": len(built.messages),
+                            "dropped": built.dropped, "optimization": self._last_optimization}
             chat_request = ChatRequest(
-                model=model, messages=built.messages, system=conversation.system_prompt,
+                model=model, messages=built.messages, system=built.system,
                 tools=tuple(self.tools.specs()) if self.tools else (),
                 temperature=generation.get("temperature"), max_tokens=generation.get("max_tokens"),
                 top_p=generation.get("top_p"), frequency_penalty=generation.get("frequency_penalty"),
@@ -175,7 +187,7 @@ class ChatEngine:
             assistant = await self._db(
                 storage.messages.add, uid, conversation.id, role="assistant", status="pending",
                 parent_id=parent_id, provider=provider_name, model=model,
-                meta={"generation": generation, "context_tokens": built.tokens, "dropped": list(built.dropped_ids)},
+                meta={"generation": generation, "context": context_info},
             )
             last_message_id = assistant.id
             yield ev.ResponseStarted(assistant.id, steps)
@@ -230,6 +242,7 @@ class ChatEngine:
             conversation.id, last_message_id, text, finish_reason, "stopped" if stop_reason else "done",
             input_tokens=totals["input"], output_tokens=totals["output"], cached_input_tokens=totals["cached"],
             cost_usd=cost_total, tool_calls=tool_log, steps=steps, stop_reason=stop_reason,
+            context=context_info,
         )
 
     # --- streaming -------------------------------------------------------------------
@@ -448,6 +461,112 @@ class ChatEngine:
             )
         except Exception:
             log.exception("could not mark message %s cancelled", message_id)
+
+    # --- context ---------------------------------------------------------------------
+
+    async def _context(self, conversation_id: str, tip: str | None, model: str, limits: ContextLimits,
+                       generation: dict[str, Any], query: str, provider_name: str, trigger: str,
+                       keep_recent: int | None = None) -> Any:
+        """Plan the context; apply the conversation's strategy when turns fall out of it."""
+        builder = ContextBuilder(self.storage, self.user_id)
+        reserve = limits.reserve(generation.get("max_tokens"))
+        tool_tokens = estimate_tokens(json.dumps([s.parameters for s in self.tools.specs()])) if self.tools else 0
+
+        def plan(scale: float = 1.0) -> tuple[Any, Any]:
+            conversation = self.storage.conversations.get(self.user_id, conversation_id)
+            built = builder.build(conversation, tip, model=model, window=limits.window, reserve=reserve, query=query,
+                                  tool_schema_tokens=tool_tokens, load_image=self._load_image,
+                                  keep_recent=keep_recent, budget_scale=scale)
+            return conversation, built
+
+        conversation, built = await self._db(plan)
+        strategy = conversation.context_strategy if keep_recent is None else "summarize"
+        if built.dropped and strategy == "manual" and built.newly_dropped:
+            raise ContextFull(
+                "the conversation no longer fits the model's window and its context strategy is manual: "
+                "compact it (/compact, or `tui-chat compact ID`) or switch the strategy to truncate or summarize"
+            )
+        if built.dropped and strategy == "summarize" and built.to_summarize and (built.newly_dropped or keep_recent):
+            if keep_recent is None:  # fold in enough that the next turns fit without another summary
+                conversation, built = await self._db(plan, SUMMARY_HEADROOM)
+            summary = await self._summarize(conversation, built.to_summarize, model, provider_name)
+            await self._db(self._store_summary, conversation, summary, built, trigger)
+            conversation, built = await self._db(plan)  # again, with the summary in place
+            self._last_optimization = "summarization"
+        elif built.newly_dropped:
+            def record_truncation() -> None:
+                self.storage.context.record(
+                    self.user_id, conversation_id, trigger_reason=trigger, optimization_type="truncation",
+                    tokens_before=built.tokens + len(built.newly_dropped) * 4,
+                    tokens_after=built.tokens, affected_message_ids=list(built.newly_dropped))
+                self.storage.conversations.update(
+                    self.user_id, conversation_id, context={**conversation.context, "context_boundary": built.boundary_id})
+            await self._db(record_truncation)
+            self._last_optimization = "truncation"
+        if built.memory_ids:
+            await self._db(self.storage.memories.mark_used, self.user_id, list(built.memory_ids))
+        return built
+
+    async def _summarize(self, conversation: Any, records: tuple[Any, ...], model: str, provider_name: str) -> str:
+        """Ask the model to fold ``records`` (and the previous summary) into one summary."""
+        budget_chars = 60_000
+        lines = []
+        for record in reversed(records):  # newest first until the input budget is spent
+            line = f"{record.role}: {record.content}"
+            if sum(len(x) for x in lines) + len(line) > budget_chars:
+                break
+            lines.insert(0, line)
+        previous = f"Summary so far:\n{conversation.summary}\n\n" if conversation.summary else ""
+        prompt = (f"{previous}Summarise the conversation below for your own future reference: keep facts, "
+                  f"decisions, names, numbers and open questions; be concise.\n\n" + "\n\n".join(lines))
+        provider = self.providers.get(provider_name)
+        request = ChatRequest(model=model, messages=(ChatMessage(role="user", text=prompt),), max_tokens=1024)
+        pieces: list[str] = []
+        usage = UsageReport()
+        async for event in provider.stream(request):
+            if isinstance(event, PText):
+                pieces.append(event.text)
+            elif isinstance(event, UsageReport):
+                usage = event
+        kind = self.providers.settings(provider_name).kind
+        quote = await self._db(self.storage.catalog.cost, kind, model, usage.input_tokens, usage.output_tokens,
+                               usage.cached_input_tokens)
+        await self._db(self.storage.usage.record, self.user_id, provider=provider_name, model=model,
+                       operation="summary", input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+                       cost=quote.cost, prices=quote.prices, conversation_id=conversation.id)
+        summary = "".join(pieces).strip()
+        if not summary:
+            raise ProviderError("protocol", "the model returned an empty summary", provider=provider_name)
+        return summary
+
+    def _store_summary(self, conversation: Any, summary: str, built: Any, trigger: str) -> None:
+        newest = built.to_summarize[-1].id
+        self.storage.conversations.update(
+            self.user_id, conversation.id, summary=summary,
+            context={**conversation.context, "summary_upto": newest, "context_boundary": built.boundary_id})
+        self.storage.context.record(
+            self.user_id, conversation.id, trigger_reason=trigger, optimization_type="summarization",
+            tokens_before=built.tokens + sum(estimate_tokens(r.content) + 4 for r in built.to_summarize),
+            tokens_after=built.tokens, summary=summary,
+            affected_message_ids=[r.id for r in built.to_summarize][:10_000])
+
+    def _load_image(self, attachment_id: str) -> bytes | None:
+        try:
+            return self.storage.attachments.read_bytes(self.user_id, attachment_id)
+        except Exception:  # a missing file is reported by the provider as a missing image
+            log.warning("attachment %s could not be read", attachment_id)
+            return None
+
+    async def compact(self, conversation_id: str, *, keep_recent: int = 4) -> Any:
+        """Summarise all but the newest ``keep_recent`` messages now (/compact)."""
+        conversation = await self._db(self.storage.conversations.get, self.user_id, conversation_id)
+        settings = await self._db(self.providers.settings, conversation.provider)
+        limits = await self._db(self._limits, settings.kind, conversation.model, conversation)
+        self._last_optimization = None
+        built = await self._context(conversation_id, conversation.current_message_id, conversation.model, limits,
+                                    conversation.settings, "", conversation.provider, "user_request",
+                                    keep_recent=keep_recent)
+        return built, self._last_optimization
 
     # --- titles ----------------------------------------------------------------------
 
