@@ -26,6 +26,8 @@ SUBCOMMANDS: dict[str, str] = {
     "models": "models:models",
     "keys": "keys:keys",
     "providers": "providers:providers",
+    "memory": "memory:memory",
+    "compact": "compact:compact",
 }
 
 

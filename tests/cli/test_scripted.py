@@ -216,3 +216,19 @@ def test_killed_process_loses_at_most_a_second_and_is_marked_interrupted(cli_env
     recovered = store.messages.get(uid, answer.id)
     assert recovered.status == "interrupted" and recovered.content == answer.content
     store.close()
+
+
+def test_memory_and_compact_commands(run_cli, fake_provider: FakeProviderServer) -> None:
+    added = run_cli("memory", "add", "the", "deploy", "key", "lives", "in", "vault")
+    assert added.returncode == 0, added.stderr
+    assert "the deploy key lives in vault" in run_cli("memory", "list").stdout
+    fake_provider.queue(*[Scenario(text=f"answer {i}") for i in range(3)], Scenario(text="a short gist"))
+    first = json.loads(run_cli("-p", "q0", "--output-format", "json").stdout)
+    run_cli("-p", "q1", "-c")
+    run_cli("-p", "where does the deploy key live?", "-c")
+    assert "deploy key lives in vault" in fake_provider.chat_requests()[2].body["messages"][0]["content"]
+    compacted = run_cli("compact", first["conversation_id"], "--keep", "2")
+    assert compacted.returncode == 0, compacted.stderr
+    assert "compacted" in compacted.stdout
+    assert run_cli("memory", "remove", added.stdout.strip()).returncode == 0
+    assert run_cli("memory", "list").stdout == ""
