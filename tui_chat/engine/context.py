@@ -158,6 +158,8 @@ class ContextBuilder:
         dropped: list[Any] = []  # newest first
         boundary: str | None = None
         stopped = False
+        summarizing = conversation.context_strategy == "summarize" or keep_recent is not None
+        newly: list[str] = []
         for group in _groups(self._walk(conversation.id, tip)):
             group = [r for r in group if r.id not in extra_ids] or group
             ids = [r.id for r in group]
@@ -167,9 +169,9 @@ class ContextBuilder:
                 stopped = True  # this and everything older is in the summary
                 boundary = kept[-1][0].id if kept else None
                 break
-            if stopped:
+            if stopped:  # collecting what the summary should fold in
                 dropped.extend(reversed(group))
-                if previous_boundary in ids or len(dropped) >= MAX_COLLECTED:
+                if previous_boundary in ids or len(dropped) >= MAX_SUMMARIZED:
                     break
                 continue
             size = sizes.group(group)
@@ -186,8 +188,15 @@ class ContextBuilder:
                     )
                 stopped = True
                 boundary = kept[-1][0].id
-                if boundary == previous_boundary and conversation.context_strategy != "summarize":
+                if boundary == previous_boundary and not summarizing:
                     break  # nothing new fell out of the window
+                if not summarizing:  # only the ids of what fell out, without loading it
+                    for message_id in self.storage.messages.branch_ids(
+                            self.user_id, conversation.id, group[-1].id, limit=MAX_COLLECTED):
+                        newly.append(message_id)
+                        if message_id == previous_boundary:
+                            break
+                    break
                 dropped.extend(reversed(group))
                 if previous_boundary in ids:
                     break
@@ -195,13 +204,15 @@ class ContextBuilder:
             kept.append(group)
             kept_messages += len(group)
             used += size
+        if summarizing:
+            newly = [r.id for r in dropped]
         sizes.persist()
 
         records = [r for g in reversed(kept) for r in g]
         used += used_extra
         sent: list[ChatMessage] = []
         sent_ids: list[str] = []
-        for record in sorted(extra, key=lambda r: (r.created_at, r.id)) + records:
+        for record in extra + records:
             message = to_chat_message(record, load_image)
             if message is not None:
                 sent.append(message)
@@ -210,7 +221,7 @@ class ContextBuilder:
             system=system, messages=tuple(sent), sent_ids=tuple(sent_ids),
             tokens=used + system_tokens + REPLY_PRIMING + tool_schema_tokens, window=window, reserve=reserve,
             exact=sizes.exact and is_exact_for(model), boundary_id=boundary,
-            newly_dropped=tuple(r.id for r in dropped) if boundary != previous_boundary else (),
+            newly_dropped=tuple(newly) if boundary != previous_boundary else (),
             to_summarize=tuple(reversed(dropped)), memory_ids=memory_ids, summary_used=summary_used,
             dropped=stopped,
         )
@@ -221,15 +232,16 @@ class ContextBuilder:
             return
         before: str | None = None
         while True:
-            page = self.storage.messages.branch(self.user_id, conversation_id, tip=tip, before=before, limit=PAGE)
-            yield from reversed(page.items)
-            if not page.has_more or not page.items:
+            items, more = self.storage.messages.context_page(self.user_id, conversation_id, tip, before=before,
+                                                             limit=PAGE)
+            yield from reversed(items)
+            if not more or not items:
                 return
-            before = page.items[0].id
+            before = items[0].id
 
     def _pinned_and_referenced(self, conversation_id: str, room: int, sizes: "_Sizer") -> list[Any]:
         """Pinned and referenced messages, oldest first, as many as fit half the budget."""
-        wanted = self.storage.messages.pinned_and_referenced(self.user_id, conversation_id)
+        wanted = self.storage.messages.pinned_and_referenced(self.user_id, conversation_id)  # oldest first
         room = room // 2
         chosen = []
         for message_id in wanted:
@@ -243,6 +255,8 @@ class ContextBuilder:
 
 
 MAX_COLLECTED = 10_000
+#: At most this many dropped messages are read to be folded into a summary.
+MAX_SUMMARIZED = 400
 
 
 def _groups(records: Iterator[Any]) -> Iterator[list[Any]]:
