@@ -100,18 +100,24 @@ def _run(app: Any, options: dict[str, Any], prompt: str) -> int:
             raise AppError("there is no conversation to continue yet", ExitCode.USAGE)
         conversation_id = latest.id
     parts, prompt = load_attachments(storage, user_id, list(options.get("attach") or ()), prompt, app.paths)
+    from .commands.tui import session_info
+
+    run_session = storage.sessions.start(user_id, **session_info())
     settings = {k: options[k] for k in ("temperature", "max_tokens") if options.get(k) is not None}
     request = TurnRequest(
         prompt=prompt, conversation_id=conversation_id, provider=options.get("provider"), model=options.get("model"),
         system=options.get("system"), settings=settings, parts=parts, max_turns=options.get("max_turns") or 10,
         max_cost=Decimal(str(options["max_cost"])) if options.get("max_cost") is not None else None,
-        source="cli", workspace=str(Path.cwd()),
+        source="cli", workspace=str(Path.cwd()), session_id=run_session.id, window_id=run_session.window_id,
     )
     directory = ProviderDirectory(storage, user_id)
     tools, approve = scripted_tools(storage, user_id, options)
     engine = ChatEngine(storage, user_id, directory, tools=tools, approve=approve, interactive=False)
     printer = Printer(options.get("output_format") or "text")
-    return asyncio.run(_drive(engine, directory, request, printer))
+    try:
+        return asyncio.run(_drive(engine, directory, request, printer))
+    finally:
+        storage.sessions.end(user_id, run_session.id)
 
 
 async def _drive(engine: Any, directory: Any, request: Any, printer: "Printer") -> int:

@@ -232,3 +232,17 @@ def test_memory_and_compact_commands(run_cli, fake_provider: FakeProviderServer)
     assert "compacted" in compacted.stdout
     assert run_cli("memory", "remove", added.stdout.strip()).returncode == 0
     assert run_cli("memory", "list").stdout == ""
+
+
+def test_scripted_runs_are_recorded_as_sessions(run_cli, fake_provider: FakeProviderServer, cli_env) -> None:
+    fake_provider.queue(Scenario(text="ok"))
+    env = {**cli_env, "TMUX_PANE": "%42", "TERM_PROGRAM": "WezTerm"}
+    assert run_cli("-p", "hi", env=env).returncode == 0
+    store = open_store()
+    uid = user_of(store)
+    conversation = store.conversations.latest(uid)
+    assert conversation.window_id == "%42" and conversation.session_id is not None
+    assert store.sessions.active(uid) == []  # the run's session ended with it
+    stats = store.sessions.statistics(uid)
+    assert stats.total == 1
+    store.close()
