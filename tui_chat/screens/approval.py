@@ -1,0 +1,64 @@
+"""Asking before a tool runs: what will run, and approve once / always / deny (with a note).
+
+The engine awaits ``approve(request)``; the app answers from this modal through
+``push_screen_wait``. Focus starts on Deny, and keys typed before the modal appeared
+are not taken as an answer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class ApprovalScreen(ModalScreen[Any]):
+    BINDINGS = [Binding("escape", "deny", "Deny", id="approval.deny")]
+
+    def __init__(self, request: Any) -> None:
+        super().__init__(classes="dialog-screen")
+        self.request = request
+
+    def compose(self) -> ComposeResult:
+        request = self.request
+        outcome = request.outcome
+        preview = outcome.preview or json.dumps(request.arguments, indent=2, ensure_ascii=False)
+        with Vertical(classes="dialog -wide"):
+            yield Label(Content.assemble("Allow ", (request.tool_name, "bold"), f"? (risk: {outcome.risk})"),
+                        classes="dialog-title")
+            yield Label(Content.styled(outcome.reason, "$text-muted"))
+            with VerticalScroll(classes="approval-preview"):
+                yield Static(Content(preview), markup=False)
+            yield Input(placeholder="Note to the model if you deny (optional)", id="note")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Approve once", variant="success", id="once")
+                if outcome.can_remember:
+                    yield Button("Always (this conversation)", id="always")
+                yield Button("Deny", variant="error", id="deny")
+
+    def on_mount(self) -> None:
+        self.query_one("#deny", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        from ..engine.tooling import ApprovalDecision, RememberRule
+
+        note = self.query_one("#note", Input).value.strip() or None
+        if event.button.id == "once":
+            self.dismiss(ApprovalDecision(True))
+        elif event.button.id == "always":
+            self.dismiss(ApprovalDecision(True, remember=RememberRule("conversation")))
+        else:
+            self.dismiss(ApprovalDecision(False, note=note))
+
+    def action_deny(self) -> None:
+        from ..engine.tooling import ApprovalDecision
+
+        self.dismiss(ApprovalDecision(False))

@@ -1,0 +1,5 @@
+"""The main chat screen and its controllers."""
+
+from .screen import ChatScreen
+
+__all__ = ["ChatScreen"]

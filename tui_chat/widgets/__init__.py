@@ -1,0 +1,1 @@
+"""Reusable widgets of the TUI. They render and report; they never call storage."""

@@ -1,0 +1,155 @@
+"""The conversation: a scrolling column of message views, one page at a time.
+
+Only the newest page of the branch is mounted when a conversation opens; scrolling to
+the top asks for the page before it (:class:`ChatView.OlderRequested`). The view is
+anchored to the bottom, so it follows a streaming answer while the reader is at the
+end, and stops following as soon as they scroll up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.message import Message
+from textual.widgets import Static
+
+from .message import ErrorNotice, MessageData, MessageView
+
+EMPTY_TEXT = (
+    "Start a conversation: type below and press Enter.\n\n"
+    "Ctrl+N new chat · Ctrl+F search · Ctrl+B sidebar · F2 settings · F1 help · Ctrl+P commands"
+)
+
+
+class ChatView(VerticalScroll, can_focus=False):
+    """Message views of the current branch (the newest page, plus older pages on demand)."""
+
+    DEFAULT_CSS = """
+    ChatView { height: 1fr; }
+    """
+
+    class OlderRequested(Message):
+        """The reader scrolled to the top and older messages exist."""
+
+        def __init__(self, before_id: str) -> None:
+            super().__init__()
+            self.before_id = before_id
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.has_more = False
+        self.loading_older = False
+
+    def on_mount(self) -> None:
+        self.show_empty()
+
+    # --- content -----------------------------------------------------------------------
+
+    @property
+    def message_views(self) -> list[MessageView]:
+        return [child for child in self.children if isinstance(child, MessageView)]
+
+    def show_empty(self) -> None:
+        self.remove_children()
+        self.has_more = False
+        self.mount(Static(Content.styled(EMPTY_TEXT, "$text-muted"), classes="empty-state", markup=False))
+
+    def show_messages(self, items: Iterable[MessageData], *, has_more: bool) -> None:
+        """Replace the view with one page (oldest first) and follow the end."""
+        self.remove_children()
+        self.has_more = has_more
+        self.loading_older = False
+        widgets: list[Static | MessageView] = []
+        if has_more:
+            widgets.append(self._older_marker())
+        widgets.extend(MessageView(item) for item in items)
+        if not widgets:
+            self.show_empty()
+            return
+        self.mount_all(widgets)
+        self.anchor()
+
+    def prepend_messages(self, items: list[MessageData], *, has_more: bool) -> None:
+        """Mount an older page above the current one, keeping what is on screen in place."""
+        self.loading_older = False
+        for marker in self.query(".older-marker"):
+            marker.remove()
+        self.has_more = has_more
+        views: list[Static | MessageView] = [MessageView(item) for item in items]
+        if has_more:
+            views.insert(0, self._older_marker())
+        if not views:
+            return
+        before_height = self.virtual_size.height
+        first = self.children[0] if self.children else None
+        if first is not None:
+            self.mount_all(views, before=first)
+        else:
+            self.mount_all(views)
+
+        def keep_place() -> None:
+            added = self.virtual_size.height - before_height
+            if added > 0:
+                self.scroll_to(y=self.scroll_y + added, animate=False, immediate=True)
+
+        self.call_after_refresh(keep_place)
+
+    def _older_marker(self) -> Static:
+        return Static(Content.styled("↑ older messages: scroll up to load", "$text-muted"),
+                      classes="older-marker", markup=False)
+
+    def add_message(self, data: MessageData, *, streaming: bool = False) -> MessageView:
+        for empty in self.query(".empty-state"):
+            empty.remove()
+        view = MessageView(data, streaming=streaming)
+        self.mount(view)
+        if not self.is_anchored:
+            self.anchor()
+        return view
+
+    def add_error(self, message: str, prompt: str | None) -> ErrorNotice:
+        notice = ErrorNotice(message, prompt)
+        self.mount(notice)
+        return notice
+
+    def remove_after(self, view: MessageView | None) -> None:
+        """Remove every message view after ``view`` (all of them for None)."""
+        found = view is None
+        for child in list(self.children):
+            if found and isinstance(child, (MessageView, ErrorNotice)):
+                child.remove()
+            if child is view:
+                found = True
+
+    def find(self, message_id: str) -> MessageView | None:
+        for view in self.message_views:
+            if view.data.id == message_id:
+                return view
+        return None
+
+    def reveal(self, message_id: str) -> bool:
+        """Scroll to a message and focus it (a search hit)."""
+        view = self.find(message_id)
+        if view is None:
+            return False
+        self.release_anchor()
+        view.add_class("-hit")
+        self.call_after_refresh(lambda: (self.scroll_to_widget(view, animate=False, top=True), view.focus()))
+        return True
+
+    @property
+    def oldest_id(self) -> str | None:
+        views = self.message_views
+        return views[0].data.id if views else None
+
+    # --- paging ------------------------------------------------------------------------
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if new_value <= 1 and old_value > new_value and self.has_more and not self.loading_older:
+            oldest = self.oldest_id
+            if oldest is not None:
+                self.loading_older = True
+                self.post_message(self.OlderRequested(oldest))

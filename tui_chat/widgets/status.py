@@ -1,0 +1,90 @@
+"""The status line: provider, model, context use, cost and what the app is doing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from textual.content import Content
+from textual.widgets import Static
+
+
+def compact_number(value: int) -> str:
+    if value >= 1_000_000:
+        return f"{value / 1_000_000:.1f}M".replace(".0M", "M")
+    if value >= 1_000:
+        return f"{value / 1_000:.1f}k".replace(".0k", "k")
+    return str(value)
+
+
+def format_cost(cost: Decimal | float | None) -> str:
+    if cost is None:
+        return "cost n/a"
+    cost = Decimal(str(cost))
+    if cost == 0:
+        return "$0"
+    if cost < Decimal("0.01"):
+        return f"${cost:.4f}"
+    return f"${cost:.2f}"
+
+
+@dataclass(frozen=True)
+class StatusState:
+    provider: str = ""
+    model: str = ""
+    context_tokens: int | None = None
+    context_window: int | None = None
+    cost: Decimal | None = Decimal(0)
+    activity: str = "idle"  # idle | starting | streaming | retrying | cancelled | error | loading
+    detail: str = ""
+
+
+class StatusLine(Static):
+    """One line at the bottom of the chat; ``update_state(field=value, ...)`` changes it."""
+
+    DEFAULT_CSS = """
+    StatusLine { height: 1; padding: 0 1; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__("", id=id, classes=classes, markup=False)
+        self.state = StatusState(activity="loading")
+
+    def on_mount(self) -> None:
+        self._show()
+
+    def update_state(self, **changes: Any) -> None:
+        state = replace(self.state, **changes)
+        if state != self.state:
+            self.state = state
+            self._show()
+
+    def _show(self) -> None:
+        s = self.state
+        parts: list[Content | str] = []
+        if s.provider or s.model:
+            parts.append(Content.styled(f"{s.provider or '?'} · {s.model or '?'}", "$text-primary"))
+        else:
+            parts.append(Content.styled("no model yet", "$text-muted"))
+        if s.context_window:
+            used = s.context_tokens or 0
+            ratio = used / s.context_window
+            style = "$text-error" if ratio > 0.9 else "$text-warning" if ratio > 0.7 else "$text-muted"
+            parts.append(Content.styled(
+                f"ctx {compact_number(used)}/{compact_number(s.context_window)} ({ratio:.0%})", style))
+        elif s.context_tokens:
+            parts.append(Content.styled(f"ctx {compact_number(s.context_tokens)}", "$text-muted"))
+        parts.append(Content.styled(format_cost(s.cost), "$text-muted"))
+        marker = {
+            "idle": ("○ ready", "$text-muted"),
+            "loading": ("… loading", "$text-muted"),
+            "starting": ("◌ waiting for the model", "$text-accent"),
+            "streaming": ("● streaming", "$text-success"),
+            "retrying": ("↻ retrying", "$text-warning"),
+            "cancelled": ("■ cancelled", "$text-warning"),
+            "error": ("✖ error", "$text-error"),
+        }.get(s.activity, (s.activity, "$text-muted"))
+        activity = marker[0] + (f" {s.detail}" if s.detail else "")
+        parts.append(Content.styled(activity, marker[1]))
+        self.update(Content(" │ ").join(parts))
