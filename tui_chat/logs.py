@@ -13,15 +13,30 @@ from pathlib import Path
 
 from .paths import app_paths
 
-_SECRET_PATTERNS = [
-    re.compile(r"(?i)(authorization|x-api-key|api[_-]?key)(\"?\s*[:=]\s*\"?)(bearer\s+)?[^\s\"',}]+"),
-    re.compile(r"\b(sk-(?:ant-|proj-)?[A-Za-z0-9_\-]{8,})"),
-]
+#: A labelled secret: an Authorization or API-key header, a JSON/dict field or an
+#: ``api_key=...`` / ``OPENAI_API_KEY=...`` pair, with any auth scheme ("Bearer",
+#: "Basic", ...) before the value.
+_LABELLED = re.compile(
+    r"(?i)((?:\b(?:proxy-)?authorization)|x-api-key|api[_-]?key)"
+    r"([\"']?\s*[:=]\s*[\"']?)"
+    r"(?:(?:bearer|basic|token|digest|apikey|key)\s+)?"
+    r"(?!\[redacted\])[^\s\"',;&}\]]+"
+)
+#: A bare bearer credential ("... Bearer eyJhbGciOi..."): a token with at least one digit.
+_BEARER = re.compile(r"(?i)\b(bearer\s+)(?=[^\s\"']*\d)[A-Za-z0-9._~+/=\-]{8,}")
+#: Values shaped like provider keys: OpenAI/Anthropic ``sk-``, Groq ``gsk_``, xAI ``xai-``,
+#: Google ``AIza``.
+_KEY_SHAPED = re.compile(
+    r"\b(?:sk-[A-Za-z0-9_\-]{8,}|gsk_[A-Za-z0-9]{20,}|xai-[A-Za-z0-9]{20,}|AIza[A-Za-z0-9_\-]{30,})"
+)
 
 
 def redact(text: str) -> str:
-    text = _SECRET_PATTERNS[0].sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)
-    return _SECRET_PATTERNS[1].sub("[redacted]", text)
+    """``text`` with anything shaped like an API key or an Authorization header replaced
+    by ``[redacted]`` (the header or field name is kept, so a request stays readable)."""
+    text = _LABELLED.sub(lambda m: f"{m.group(1)}{m.group(2)}[redacted]", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)}[redacted]", text)
+    return _KEY_SHAPED.sub("[redacted]", text)
 
 
 class _RedactingFormatter(logging.Formatter):
