@@ -1,9 +1,10 @@
 """Prompt templates: saved system prompts ("roles") with a default model and settings.
 
 Names are unique per user, ignoring case. At most one template is the default; making
-one the default clears the others. Settings are validated like a conversation's:
-temperature 0-2, top_p 0-1, frequency/presence penalty -2..2, max_tokens 1 up to
-:data:`storage.enums.MAX_OUTPUT_TOKENS`.
+one the default clears the others. Settings are validated like a conversation's (by
+:func:`storage.services.base.check_generation_settings`): temperature 0-2, top_p 0-1,
+frequency/presence penalty -2..2, max_tokens 1 up to :data:`storage.enums.MAX_OUTPUT_TOKENS`,
+stop sequences, reasoning effort, seed.
 """
 
 from __future__ import annotations
@@ -18,16 +19,10 @@ from .. import enums
 from ..errors import Conflict, NotFound, ValidationError
 from ..models import PromptTemplate, User
 from ..types import utcnow
-from .base import Service, check_length, check_range, to_record
+from .base import Service, check_generation_settings, check_length, to_record
 
 MAX_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 2000
-SETTING_RANGES: dict[str, tuple[float, float]] = {
-    "temperature": enums.TEMPERATURE_RANGE,
-    "top_p": enums.TOP_P_RANGE,
-    "frequency_penalty": enums.PENALTY_RANGE,
-    "presence_penalty": enums.PENALTY_RANGE,
-}
 _UNSET: Any = object()
 
 
@@ -46,27 +41,13 @@ class TemplateRecord:
 
 
 def check_settings(settings: Any) -> dict[str, Any]:
-    """Generation settings validated; ``None`` values are dropped (use the default)."""
+    """Generation settings validated exactly like a conversation's; ``None`` values are
+    dropped (they mean "use the default")."""
     if settings is None:
         return {}
     if not isinstance(settings, dict):
         raise ValidationError("settings", f"must be a mapping, not {type(settings).__name__}")
-    allowed = (*SETTING_RANGES, "max_tokens")
-    unknown = sorted(set(settings) - set(allowed))
-    if unknown:
-        raise ValidationError("settings", f"unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
-    clean: dict[str, Any] = {}
-    for name, value in settings.items():
-        if value is None:
-            continue
-        if name == "max_tokens":
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValidationError("max_tokens", "must be a whole number")
-            check_range("max_tokens", value, 1, enums.MAX_OUTPUT_TOKENS)
-        else:
-            check_range(name, value, *SETTING_RANGES[name])
-        clean[name] = value
-    return clean
+    return check_generation_settings(settings)
 
 
 def _check_name(name: Any) -> str:

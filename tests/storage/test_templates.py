@@ -34,6 +34,8 @@ def test_add_and_get(store: Storage, user_id: str) -> None:
         ({"settings": {"max_tokens": enums.MAX_OUTPUT_TOKENS + 1}}, "max_tokens"),
         ({"settings": {"max_tokens": 10.0}}, "max_tokens"),
         ({"settings": {"colour": "red"}}, "settings"),
+        ({"settings": {"reasoning_effort": "extreme"}}, "reasoning_effort"),
+        ({"settings": ["temperature"]}, "settings"),
         ({"description": "d" * 2001}, "description"),
     ],
 )
@@ -44,9 +46,10 @@ def test_add_validation(store: Storage, user_id: str, kwargs: dict, field: str) 
     assert info.value.field == field
 
 
-def test_settings_fit_todays_output_limits(store: Storage, user_id: str) -> None:
-    t = store.templates.add(user_id, "Long", "Write at length.", settings={"max_tokens": 128_000})
-    assert t.settings["max_tokens"] == 128_000
+def test_settings_fit_todays_models(store: Storage, user_id: str) -> None:
+    t = store.templates.add(user_id, "Long", "Write at length.",
+                            settings={"max_tokens": 128_000, "reasoning_effort": "high", "stop": ["END"]})
+    assert t.settings == {"max_tokens": 128_000, "reasoning_effort": "high", "stop": ["END"]}
 
 
 def test_names_are_unique_per_user_ignoring_case(store: Storage, user_id: str, other_user_id: str) -> None:
