@@ -1,0 +1,1 @@
+"""Benchmarks for tui-chat (run them as scripts; see bench/README.md)."""
