@@ -28,6 +28,12 @@ SUBCOMMANDS: dict[str, str] = {
     "providers": "providers:providers",
     "memory": "memory:memory",
     "compact": "compact:compact",
+    "stats": "stats:stats",
+    "budget": "budget:budget",
+    "share": "share:share",
+    "tools": "tools:tools",
+    "policy": "policy:policy",
+    "mcp": "mcp:mcp",
 }
 
 
@@ -104,7 +110,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("tui-chat: interrupted", err=True)
         sys.exit(ExitCode.INTERRUPTED)
     except click.ClickException as exc:
-        exc.show()
+        # One line, like every other error; --help has the details.
+        hint = " (see tui-chat --help)" if isinstance(exc, click.UsageError) else ""
+        click.echo(f"tui-chat: {' '.join(exc.format_message().split())}{hint}", err=True)
         sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
     except AppError as exc:
         click.echo(f"tui-chat: {exc.message}", err=True)
@@ -115,10 +123,11 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         sys.exit(ExitCode.OK)
     except Exception as exc:  # a bug: one line for the user, the traceback in the log
-        from .logs import log_exception
+        from .logs import log_exception, redact
 
         where = log_exception(exc)
-        click.echo(f"tui-chat: unexpected error: {type(exc).__name__}: {exc} (details in {where})", err=True)
+        message = " ".join(redact(str(exc)).split())
+        click.echo(f"tui-chat: unexpected error: {type(exc).__name__}: {message} (details in {where})", err=True)
         sys.exit(ExitCode.ERROR)
 
 

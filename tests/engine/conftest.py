@@ -34,7 +34,7 @@ def directory(store: Storage, user_id: str, fake_provider: FakeProviderServer) -
     store.providers.add(user_id, "fake-local", kind="openai-compatible", base_url=fake_provider.base_url_openai,
                         default_model="llama3.2")
     store.providers.add(user_id, "fake-anthropic", kind="anthropic", base_url=fake_provider.base_url_anthropic,
-                        default_model="claude-haiku-4-5")
+                        default_model="claude-haiku-4-5", options={"api_key_env": "FAKE_KEY"})
     return ProviderDirectory(store, user_id, use_keyring=False,
                              environ={"FAKE_KEY": FAKE_API_KEY, "ANTHROPIC_API_KEY": FAKE_API_KEY})
 

@@ -218,3 +218,15 @@ async def test_thinking_is_stored_and_sent_back_in_tool_loops(engine, store: Sto
     replayed = fake_provider.chat_requests()[1].body["messages"][1]["content"]
     thinking = next(block for block in replayed if block["type"] == "thinking")
     assert thinking["signature"] == reasoning["signature"]
+
+
+async def test_an_openai_key_is_never_sent_to_another_host(store: Storage, user_id: str, fake_provider) -> None:
+    """A provider with its own base URL does not inherit OPENAI_API_KEY."""
+    from tui_chat.engine.directory import ProviderDirectory
+
+    store.providers.add(user_id, "elsewhere", kind="openai", base_url=fake_provider.base_url_openai)
+    directory = ProviderDirectory(store, user_id, use_keyring=False, environ={"OPENAI_API_KEY": "sk-real-openai-key"})
+    engine = ChatEngine(store, user_id, directory)
+    events = await collect(engine, TurnRequest("x", provider="elsewhere", model="gpt-4o"))
+    assert events[0].type == "error" and events[0].kind == "config" and "keys set elsewhere" in events[0].message
+    assert fake_provider.chat_requests() == []

@@ -270,13 +270,15 @@ class PgServer:
 
         return psycopg.connect(self.libpq_url(dbname), autocommit=True, connect_timeout=10)
 
-    def create_database(self, name: str) -> str:
-        """Create database ``name`` and return its SQLAlchemy URL."""
+    def create_database(self, name: str, template: str = "template0") -> str:
+        """Create database ``name`` (a copy of ``template``) and return its SQLAlchemy URL."""
         from psycopg import sql
 
         _check_db_name(name)
+        _check_db_name(template)
         with self.connect() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(sql.Identifier(name)))
+            conn.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)))
         return self.url(name)
 
     def drop_database(self, name: str) -> None:

@@ -101,10 +101,6 @@ def _boom_command(message: str) -> click.Command:
     return boom
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tui_chat/cli.py main() prints an unexpected error's message to stderr without redact()",
-)
 def test_unexpected_error_line_on_stderr_is_redacted(monkeypatch, capsys):
     """An unexpected error whose message includes a request (an SDK or HTTP library
     error carrying headers) must not print the credentials."""

@@ -21,8 +21,8 @@ def test_head_constant_matches_alembic() -> None:
     assert migrate.script_head() == HEAD
 
 
-def test_empty_to_head_creates_every_table(db_url: str) -> None:
-    database = Database.open(db_url)
+def test_empty_to_head_creates_every_table(empty_db_url: str) -> None:
+    database = Database.open(empty_db_url)
     try:
         tables = set(inspect(database.engine).get_table_names())
         assert set(Base.metadata.tables) <= tables
@@ -43,10 +43,10 @@ def test_models_and_migrations_agree(db: Database) -> None:
     assert diff == []
 
 
-def test_downgrade_to_base_and_back(db_url: str) -> None:
+def test_downgrade_to_base_and_back(empty_db_url: str) -> None:
     from alembic import command
 
-    database = Database.open(db_url)
+    database = Database.open(empty_db_url)
     try:
         with database.engine.begin() as connection:
             command.downgrade(migrate.alembic_config(connection), "base")

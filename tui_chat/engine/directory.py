@@ -39,13 +39,17 @@ class ProviderDirectory:
         self._env = os.environ if environ is None else environ
         self._providers: dict[str, Provider] = {}
         self._settings: dict[str, ProviderSettings] = {}
+        self._custom_endpoints: set[str] = set()
 
     # --- what exists -----------------------------------------------------------------
 
     def configured(self) -> dict[str, ProviderSettings]:
         """Every provider by name (without keys): built-ins overlaid by the user's rows."""
         found = {s.name: s for s in builtin_provider_settings()}
+        self._custom_endpoints = set()
         for row in self._storage.providers.list(self._user_id, active_only=True):
+            if row.base_url:
+                self._custom_endpoints.add(row.name)
             found[row.name] = ProviderSettings(
                 name=row.name, kind=row.kind, base_url=row.base_url, default_model=row.default_model,
                 options=dict(row.options or {}),
@@ -92,11 +96,14 @@ class ProviderDirectory:
             known = ", ".join(sorted(configured))
             raise ProviderError("config", f"unknown provider {name!r} (known: {known}); add one with "
                                           "`tui-chat providers add`", provider=name)
-        key = self._resolve_key(base)
-        env_var = str(base.options.get("api_key_env") or "")
-        if key is None and env_var:
-            value = self._env.get(env_var, "").strip()
-            key = value or None
+        custom = name in self._custom_endpoints
+        key = self._resolve_key(base, custom)
+        if key is None and custom and base.kind in ("openai", "anthropic"):
+            # Without this the SDK would pick up OPENAI_API_KEY/ANTHROPIC_API_KEY and send
+            # it to this provider's own host.
+            raise ProviderError("config", f"no key for provider {name!r}: run `tui-chat keys set {name}`, or name "
+                                          "an environment variable with `providers add ... --api-key-env VAR`",
+                                provider=name)
         settings = replace(base, api_key=key)
         self._settings[name] = settings
         return settings
@@ -109,14 +116,23 @@ class ProviderDirectory:
             self._providers[settings.name] = provider
         return provider
 
-    def _resolve_key(self, settings: ProviderSettings) -> str | None:
+    def _resolve_key(self, settings: ProviderSettings, custom_endpoint: bool) -> str | None:
+        """The keyring entry named after the provider, else an environment variable: the
+        one the provider names (``--api-key-env``) first; the SDK's own variable
+        (``OPENAI_API_KEY``...) only for the official endpoints, so a key meant for
+        OpenAI is never sent to another host."""
         from ..secrets import KeyringUnavailable, KeyStore, resolve_api_key
 
         store = self._keystore
         if store is None and self._use_keyring:
             store = self._keystore = KeyStore()
+        named = str(settings.options.get("api_key_env") or "") or None
+        env = self._env
+        if custom_endpoint and named is None:
+            env = {}  # no SDK variable for a third-party base URL
         try:
-            resolved = resolve_api_key(settings.name, settings.kind, store, self._env)
+            resolved = resolve_api_key(settings.name, settings.kind, store, env, env_var=named,
+                                       required=False if custom_endpoint else None)
         except KeyringUnavailable as exc:
             raise ProviderError("config", str(exc), provider=settings.name) from exc
         return resolved.value if resolved else None
