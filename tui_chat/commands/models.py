@@ -10,7 +10,14 @@ from . import app_context, print_json
 
 
 def _price(value) -> str:  # type: ignore[no-untyped-def]
-    return "-" if value is None else f"${value.normalize():f}"
+    return "unknown" if value is None else f"${value.normalize():f}"
+
+
+def _cached(entry) -> str:  # type: ignore[no-untyped-def]
+    """No cached price means no cache discount: cached input costs what input costs."""
+    if entry.cached_input_price is None and entry.input_price is not None:
+        return "=input"
+    return _price(entry.cached_input_price)
 
 
 @click.command()
@@ -32,5 +39,6 @@ def models(ctx: click.Context, provider_kind: str | None, load_file: str | None,
     click.echo(f"{'provider':<18} {'model':<28} {'window':>9} {'output':>8} {'input':>9} {'cached':>9} {'output':>9}")
     for e in entries:
         click.echo(f"{e.provider_kind:<18} {e.model:<28} {e.context_window or 0:>9,} {e.max_output_tokens or 0:>8,} "
-                   f"{_price(e.input_price):>9} {_price(e.cached_input_price):>9} {_price(e.output_price):>9}")
-    click.echo("prices: USD per million tokens; '-' means unknown", err=True)
+                   f"{_price(e.input_price):>9} {_cached(e):>9} {_price(e.output_price):>9}")
+    click.echo("prices: USD per million tokens; a call to a model with an unknown price shows its tokens and "
+               "no cost (load prices with --load FILE)", err=True)
