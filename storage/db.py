@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from .errors import DatabaseError
 
 BUSY_TIMEOUT_MS = 30_000
+WAL_AUTOCHECKPOINT_PAGES = 4000
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -55,6 +56,9 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA temp_store = MEMORY")
     cursor.execute("PRAGMA cache_size = -32000")
+    # Checkpoint every ~16 MB of WAL instead of every 4 MB: streamed-text appends rewrite
+    # their row, and a checkpoint on every hundredth commit showed up as p99 latency.
+    cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
     cursor.close()
 
 

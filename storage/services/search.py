@@ -104,17 +104,17 @@ class SearchService(Service):
                 message_sql = f"""
                     SELECT m.id, m.conversation_id, c.title, m.role, m.model, m.created_at,
                            snippet(messages_fts, 0, '{HIGHLIGHT_START}', '{HIGHLIGHT_END}', '…', 16) AS snippet,
-                           -bm25(messages_fts) AS score
+                           -messages_fts.rank AS score
                     FROM messages_fts
                     JOIN messages m ON m.rowid = messages_fts.rowid
                     JOIN conversations c ON c.id = m.conversation_id
                     WHERE messages_fts MATCH :q AND {filters}
-                    ORDER BY bm25(messages_fts) LIMIT :limit"""
+                    ORDER BY messages_fts.rank LIMIT :limit"""
                 title_sql = """
-                    SELECT c.id, c.title, -bm25(conversations_fts) AS score, c.last_message_at
+                    SELECT c.id, c.title, -conversations_fts.rank AS score, c.last_message_at
                     FROM conversations_fts JOIN conversations c ON c.rowid = conversations_fts.rowid
                     WHERE conversations_fts MATCH :q AND c.user_id = :user_id AND c.status != 'deleted'
-                    ORDER BY bm25(conversations_fts) LIMIT :limit"""
+                    ORDER BY conversations_fts.rank LIMIT :limit"""
             else:
                 params["q"] = _tsquery(terms)
                 message_sql = f"""
