@@ -230,3 +230,13 @@ async def test_an_openai_key_is_never_sent_to_another_host(store: Storage, user_
     events = await collect(engine, TurnRequest("x", provider="elsewhere", model="gpt-4o"))
     assert events[0].type == "error" and events[0].kind == "config" and "keys set elsewhere" in events[0].message
     assert fake_provider.chat_requests() == []
+
+
+async def test_read_only_shared_conversations_refuse_new_turns(engine, store: Storage, user_id: str,
+                                                               fake_provider) -> None:
+    shared = store.conversations.create(user_id, provider="fake-openai", model="gpt-4o",
+                                        meta={"shared": {"read_only": True, "permission": "read"}})
+    events = await collect(engine, TurnRequest("x", conversation_id=shared.id))
+    assert events[0].kind == "policy" and "read-only" in events[0].message
+    assert events[-1].stop_reason == "policy" and fake_provider.chat_requests() == []
+    assert store.conversations.get(user_id, shared.id).message_count == 0

@@ -121,6 +121,11 @@ class ChatEngine:
         except ProviderError as exc:
             yield ev.TurnError(exc.kind, str(exc))
             return
+        if (conversation.meta.get("shared") or {}).get("read_only") or conversation.context.get("read_only"):
+            yield ev.TurnError("policy", "this conversation was shared with you read-only; "
+                                         "start a new conversation or ask the owner for a writable share")
+            yield ev.TurnFinished(conversation.id, None, "", "policy", "stopped", stop_reason="policy")
+            return
         check = await self._db(storage.budgets.check, uid, provider_name)
         if not check.allowed:
             yield ev.TurnError("budget", check.message)
