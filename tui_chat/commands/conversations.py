@@ -41,19 +41,22 @@ def list_conversations(ctx: click.Context, archived: bool, deleted: bool, tag: s
 @click.pass_context
 def show(ctx: click.Context, conversation_id: str, all_branches: bool, as_json: bool) -> None:
     """Print a conversation (its current branch)."""
+    from ..transfer import readable
+
     with app_context(ctx) as app:
-        conv = app.storage.conversations.get(app.user.id, conversation_id)
+        found = readable(app.storage, app.user.id, conversation_id)  # own, or shared with this user
+        conv, owner = found.conversation, found.owner_id
         if all_branches:
             messages = []
             before = None
             while True:
-                page = app.storage.messages.page(app.user.id, conversation_id, before=before, limit=500)
+                page = app.storage.messages.page(owner, conversation_id, before=before, limit=500)
                 messages[:0] = page.items
                 if not page.has_more:
                     break
                 before = page.items[0].id
         else:
-            messages = app.storage.messages.branch(app.user.id, conversation_id).items
+            messages = app.storage.messages.branch(owner, conversation_id).items
     if as_json:
         print_json({"conversation": dataclasses.asdict(conv), "messages": [dataclasses.asdict(m) for m in messages]})
         return
