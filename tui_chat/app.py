@@ -77,6 +77,7 @@ class ChatApp(App[int]):
         self.last_input = time.monotonic()
         self.preferences: dict[str, Any] = {}
         self._saving_theme = False
+        self._preferences_loaded = False
 
     # --- start-up ----------------------------------------------------------------------
 
@@ -135,6 +136,7 @@ class ChatApp(App[int]):
 
     def _context_ready(self, preferences: dict[str, Any]) -> None:
         self.preferences = dict(preferences)
+        self._preferences_loaded = True
         theme = preferences.get("theme")
         if theme and theme in self.available_themes and theme != self.theme:
             self._saving_theme = True
@@ -162,7 +164,7 @@ class ChatApp(App[int]):
 
         for widget in self.query(MarkdownLines):
             widget.refresh(layout=True)
-        if self.services.ready and not self._saving_theme and self.preferences.get("theme") != theme.name:
+        if self._preferences_loaded and not self._saving_theme and self.preferences.get("theme") != theme.name:
             self.preferences["theme"] = theme.name
             self.spawn(self.io(self.services.storage.users.update_preferences, self.services.user_id,
                                theme=theme.name), name="save theme", group="preferences")

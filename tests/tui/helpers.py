@@ -10,7 +10,9 @@ from textual.pilot import Pilot
 
 
 async def settle(pilot: Pilot[Any], rounds: int = 3) -> None:
-    """Let messages, workers and refreshes run until nothing is left to do."""
+    """Let messages, workers and refreshes run until nothing is left to do.
+
+    Not while a modal is open: a worker waiting for the user never completes."""
     app = pilot.app
     for _ in range(rounds):
         await pilot.pause()

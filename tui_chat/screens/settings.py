@@ -56,9 +56,9 @@ class SettingsScreen(ModalScreen["SettingsResult | None"]):
                 yield Label(scope, classes="settings-section")
                 yield Label("Provider")
                 yield Select([(self.provider, self.provider)] if self.provider else [], value=self.provider
-                             or Select.BLANK, id="provider", allow_blank=True, prompt="Default provider")
+                             or Select.NULL, id="provider", allow_blank=True, prompt="Default provider")
                 yield Label("Model")
-                yield Select([(self.model, self.model)] if self.model else [], value=self.model or Select.BLANK,
+                yield Select([(self.model, self.model)] if self.model else [], value=self.model or Select.NULL,
                              id="model", allow_blank=True, prompt="Loading models…")
                 yield Input(self.model, placeholder="…or type any model name", id="model-name")
                 yield Label("System prompt")
@@ -119,7 +119,7 @@ class SettingsScreen(ModalScreen["SettingsResult | None"]):
 
     @on(Select.Changed, "#provider")
     def _provider_changed(self, event: Select.Changed) -> None:
-        if event.value is not Select.BLANK and event.value != self.provider:
+        if event.value is not Select.NULL and event.value != self.provider:
             self.provider = str(event.value)
             self.model = ""
             self.query_one("#model-name", Input).value = ""
@@ -128,7 +128,7 @@ class SettingsScreen(ModalScreen["SettingsResult | None"]):
 
     @on(Select.Changed, "#model")
     def _model_changed(self, event: Select.Changed) -> None:
-        if event.value is not Select.BLANK and event.value != TYPE_A_MODEL:
+        if event.value is not Select.NULL and event.value != TYPE_A_MODEL:
             self.query_one("#model-name", Input).value = str(event.value)
 
     @on(Button.Pressed, "#save")
@@ -165,14 +165,14 @@ class SettingsScreen(ModalScreen["SettingsResult | None"]):
             "system_prompt": self.query_one("#system", TextArea).text.strip() or None,
             "settings": settings,
         }
-        if provider is not Select.BLANK:
+        if provider is not Select.NULL:
             conversation["provider"] = str(provider)
         if value("#model-name"):
             conversation["model"] = value("#model-name")
         app: Any = self.app
         theme = self.query_one("#theme", Select).value
         preferences: dict[str, Any] = {}
-        if theme is not Select.BLANK and theme != app.preferences.get("theme"):
+        if theme is not Select.NULL and theme != app.preferences.get("theme"):
             preferences["theme"] = str(theme)
             app.theme = str(theme)
         for key, ident in (("default_provider", "#default-provider"), ("default_model", "#default-model")):

@@ -58,10 +58,13 @@ class MessageData:
 class MessageHeader(Static):
     """Who wrote it, its state, feedback, and the branch switcher (‹ 2/3 ›, clickable)."""
 
-    def action_branch(self, step: int) -> None:
-        view = self.parent
-        if isinstance(view, MessageView):
-            view.action_request("branch_next" if step > 0 else "branch_prev")
+    def action_branch_prev(self) -> None:
+        if isinstance(self.parent, MessageView):
+            self.parent.action_request("branch_prev")
+
+    def action_branch_next(self) -> None:
+        if isinstance(self.parent, MessageView):
+            self.parent.action_request("branch_next")
 
 
 class MessageView(Vertical, can_focus=True):
@@ -131,8 +134,8 @@ class MessageView(Vertical, can_focus=True):
         if data.siblings and data.siblings[1] > 1:
             index, count = data.siblings
             parts.append(Content.assemble(
-                Content.from_markup("[@click=branch(-1)]‹[/]"), f" {index}/{count} ",
-                Content.from_markup("[@click=branch(1)]›[/]")).stylize("$text-accent"))
+                Content.from_markup("[@click=branch_prev]‹[/]"), f" {index}/{count} ",
+                Content.from_markup("[@click=branch_next]›[/]")).stylize("$text-accent"))
         return Content("  ").join(parts)
 
     def refresh_header(self) -> None:
