@@ -130,8 +130,8 @@ def test_network_error_exits_4(run_cli, cli_env: dict[str, str]) -> None:
 
 
 def test_turn_limit_exits_5_and_denied_tools_are_reported(run_cli, fake_provider: FakeProviderServer) -> None:
-    call = Scenario(tool_calls=[ToolCallScript("run_shell", '{"command": "ls"}')], finish_reason="tool_calls")
-    fake_provider.queue(call, call)
+    fake_provider.queue(*[Scenario(tool_calls=[ToolCallScript("run_shell", f'{{"command": "ls {i}"}}')],
+                                   finish_reason="tool_calls") for i in range(2)])
     result = run_cli("-p", "loop", "--max-turns", "2")
     assert result.returncode == 5
     assert "denied" in result.stderr and "turn limit" in result.stderr
@@ -246,3 +246,12 @@ def test_scripted_runs_are_recorded_as_sessions(run_cli, fake_provider: FakeProv
     stats = store.sessions.statistics(uid)
     assert stats.total == 1
     store.close()
+
+
+def test_repeated_denials_are_a_policy_stop_with_exit_5(run_cli, fake_provider: FakeProviderServer) -> None:
+    call = Scenario(tool_calls=[ToolCallScript("run_shell", '{"command": "rm -rf /"}')], finish_reason="tool_calls")
+    fake_provider.queue(call, call, call)
+    result = run_cli("-p", "wipe", "--max-turns", "5")
+    assert result.returncode == 5
+    assert "a policy stopped the run" in result.stderr
+    assert len(fake_provider.chat_requests()) == 2  # the same denied call asked again ends the run

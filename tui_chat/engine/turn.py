@@ -233,6 +233,9 @@ class ChatEngine:
                 async for event in self._run_tool(call, assistant.id, tool_context, tool_log):
                     yield event
             parent_id = await self._db(self._tip, conversation.id)
+            if self.tools is not None and getattr(self.tools, "stop_reason", None):
+                stop_reason = "policy"  # repeated denials: the runtime asked to stop the run
+                break
             if request.max_cost is not None and cost_total is not None and cost_total > request.max_cost:
                 stop_reason = "max_cost"
                 break
@@ -311,9 +314,10 @@ class ChatEngine:
 
             reason = bad_arguments or f"no tool named {call.name!r} is available"
             outcome = PolicyOutcome("deny", "high", reason, decided_by="policy")
+        name = self.tools.display_name(call.name) if known and self.tools else call.name
         execution = await self._db(storage.tools.request, uid, context.conversation_id, message_id, call.id,
-                                   call.name, source, arguments, outcome.risk)
-        yield ev.ToolCallRequested(execution.id, call.id, call.name, arguments, outcome.risk)
+                                   name, source, arguments, outcome.risk)
+        yield ev.ToolCallRequested(execution.id, call.id, name, arguments, outcome.risk)
         decision: ApprovalDecision
         if outcome.action == "allow":
             decision = ApprovalDecision(True, decided_by=outcome.decided_by)
@@ -328,7 +332,7 @@ class ChatEngine:
                        reason=outcome.reason if decision.decided_by != "user" else "approved by the user"
                        if decision.approved else "denied by the user",
                        approved_parameters=decision.edited_arguments, denial_note=decision.note)
-        yield ev.ToolDecided(execution.id, call.name, decision.approved, decision.decided_by, outcome.reason)
+        yield ev.ToolDecided(execution.id, name, decision.approved, decision.decided_by, outcome.reason)
         if decision.approved and decision.remember is not None and self.tools is not None:
             await self.tools.remember(call.name, run_arguments, decision.remember, context)
         if not decision.approved:
@@ -358,9 +362,9 @@ class ChatEngine:
             parts=[{"type": "tool_result", "tool_call_id": call.id, "name": call.name, "content": output_text,
                     "is_error": is_error, "execution_id": execution.id}],
         )
-        tool_log.append({"id": call.id, "name": call.name, "arguments": run_arguments,
+        tool_log.append({"id": call.id, "name": name, "arguments": run_arguments,
                          "approved": decision.approved, "is_error": is_error})
-        yield ev.ToolResult(execution.id, call.id, call.name, output_text, is_error)
+        yield ev.ToolResult(execution.id, call.id, name, output_text, is_error)
 
     # --- storage steps (run in a worker thread) --------------------------------------
 
