@@ -33,7 +33,7 @@ class ApprovalScreen(ModalScreen[Any]):
         with Vertical(classes="dialog -wide"):
             yield Label(Content.assemble("Allow ", (request.tool_name, "bold"), f"? (risk: {outcome.risk})"),
                         classes="dialog-title")
-            yield Label(Content.styled(outcome.reason, "$text-muted"))
+            yield Label(Content.styled(outcome.reason, "$foreground-muted"))
             with VerticalScroll(classes="approval-preview"):
                 yield Static(Content(preview), markup=False)
             yield Input(placeholder="Note to the model if you deny (optional)", id="note")

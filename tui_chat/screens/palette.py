@@ -27,11 +27,11 @@ class ConversationSearchCommands(Provider):
         except Exception:  # noqa: BLE001 - a query with no words: nothing to show
             return
         for rank, hit in enumerate(results.titles):
-            yield Hit(1.0 - rank * 0.01, Content.assemble(("Chat: ", "$text-muted"), hit.title),
+            yield Hit(1.0 - rank * 0.01, Content.assemble(("Chat: ", "$foreground-muted"), hit.title),
                       lambda c=hit.conversation_id: self._open(c, None), help="Open this conversation")
         for rank, message in enumerate(results.messages):
             title = message.conversation_title or "New conversation"
-            yield Hit(0.9 - rank * 0.01, Content.assemble(("In “", "$text-muted"), title, ("”: ", "$text-muted"),
+            yield Hit(0.9 - rank * 0.01, Content.assemble(("In “", "$foreground-muted"), title, ("”: ", "$foreground-muted"),
                                                           snippet_content(message.snippet)),
                       lambda c=message.conversation_id, m=message.message_id: self._open(c, m),
                       help=f"{message.role} message")

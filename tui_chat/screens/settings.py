@@ -52,38 +52,51 @@ class SettingsScreen(ModalScreen["SettingsResult | None"]):
         scope = "This conversation" if self.conversation else "The next new conversation"
         themes = sorted(app.available_themes)
         with Vertical(id="settings"):
+            yield Label("Settings", id="settings-title")
             with VerticalScroll(id="settings-body"):
                 yield Label(scope, classes="settings-section")
-                yield Label("Provider")
-                yield Select([(self.provider, self.provider)] if self.provider else [], value=self.provider
-                             or Select.NULL, id="provider", allow_blank=True, prompt="Default provider")
-                yield Label("Model")
-                yield Select([(self.model, self.model)] if self.model else [], value=self.model or Select.NULL,
-                             id="model", allow_blank=True, prompt="Loading models…")
-                yield Input(self.model, placeholder="…or type any model name", id="model-name")
-                yield Label("System prompt")
-                yield TextArea(self.system, id="system", soft_wrap=True, tab_behavior="focus")
                 with Horizontal(classes="settings-row"):
-                    with Vertical():
-                        yield Label("Temperature (0–2)")
-                        yield Input("" if self.temperature is None else str(self.temperature),
-                                    placeholder="model default", id="temperature", type="number")
-                    with Vertical():
-                        yield Label("Max output tokens")
-                        yield Input("" if self.max_tokens is None else str(self.max_tokens),
-                                    placeholder="model default", id="max-tokens", type="integer")
+                    yield Label("Provider", classes="settings-label")
+                    yield Select([(self.provider, self.provider)] if self.provider else [],
+                                 value=self.provider or Select.NULL, id="provider", allow_blank=True,
+                                 prompt="Default provider", compact=True)
+                with Horizontal(classes="settings-row"):
+                    yield Label("Model", classes="settings-label")
+                    yield Select([(self.model, self.model)] if self.model else [],
+                                 value=self.model or Select.NULL, id="model", allow_blank=True,
+                                 prompt="Loading models…", compact=True)
+                with Horizontal(classes="settings-row"):
+                    yield Label("…or type a model", classes="settings-label")
+                    yield Input(self.model, placeholder="any model name", id="model-name", compact=True)
+                with Horizontal(classes="settings-row -tall"):
+                    yield Label("System prompt", classes="settings-label")
+                    yield TextArea(self.system, id="system", soft_wrap=True, tab_behavior="focus", compact=True,
+                                   placeholder="none")
+                with Horizontal(classes="settings-row"):
+                    yield Label("Temperature (0–2)", classes="settings-label")
+                    yield Input("" if self.temperature is None else str(self.temperature),
+                                placeholder="model default", id="temperature", type="number", compact=True)
+                with Horizontal(classes="settings-row"):
+                    yield Label("Max output tokens", classes="settings-label")
+                    yield Input("" if self.max_tokens is None else str(self.max_tokens),
+                                placeholder="model default", id="max-tokens", type="integer", compact=True)
                 yield Label("Preferences", classes="settings-section")
-                yield Label("Theme")
-                yield Select([(name, name) for name in themes], value=app.theme, id="theme", allow_blank=False)
-                yield Label("Default provider and model for new conversations")
                 with Horizontal(classes="settings-row"):
-                    yield Input(preferences.get("default_provider") or "", placeholder="provider",
-                                id="default-provider")
-                    yield Input(preferences.get("default_model") or "", placeholder="model", id="default-model")
+                    yield Label("Theme", classes="settings-label")
+                    yield Select([(name, name) for name in themes], value=app.theme, id="theme",
+                                 allow_blank=False, compact=True)
+                with Horizontal(classes="settings-row"):
+                    yield Label("Default provider", classes="settings-label")
+                    yield Input(preferences.get("default_provider") or "", placeholder="first with a key",
+                                id="default-provider", compact=True)
+                with Horizontal(classes="settings-row"):
+                    yield Label("Default model", classes="settings-label")
+                    yield Input(preferences.get("default_model") or "", placeholder="the provider's default",
+                                id="default-model", compact=True)
                 yield Label("", id="settings-error")
             with Horizontal(id="settings-buttons"):
-                yield Button("Save (Ctrl+S)", variant="primary", id="save")
-                yield Button("Cancel (Esc)", id="cancel")
+                yield Button("Save (Ctrl+S)", variant="primary", id="save", compact=True)
+                yield Button("Cancel (Esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.app.run_worker(self._load_providers(), name="list the providers", group="settings",

@@ -54,7 +54,7 @@ class ChatView(VerticalScroll, can_focus=False):
     def show_empty(self) -> None:
         self.remove_children()
         self.has_more = False
-        self.mount(Static(Content.styled(EMPTY_TEXT, "$text-muted"), classes="empty-state", markup=False))
+        self.mount(Static(Content.styled(EMPTY_TEXT, "$foreground-muted"), classes="empty-state", markup=False))
 
     def show_messages(self, items: Iterable[MessageData], *, has_more: bool) -> None:
         """Replace the view with one page (oldest first) and follow the end."""
@@ -97,7 +97,7 @@ class ChatView(VerticalScroll, can_focus=False):
         self.call_after_refresh(keep_place)
 
     def _older_marker(self) -> Static:
-        return Static(Content.styled("↑ older messages: scroll up to load", "$text-muted"),
+        return Static(Content.styled("↑ older messages: scroll up to load", "$foreground-muted"),
                       classes="older-marker", markup=False)
 
     def add_message(self, data: MessageData, *, streaming: bool = False) -> MessageView:

@@ -65,6 +65,11 @@ class ChatMarkdown(Markdown):
         # Rich builds a new parser per document (over a millisecond); share one instead.
         self.markup = markup
         self.parsed = _parser().parse(markup)
+        # A single newline is a line break, as in chat: poems and addresses keep their lines.
+        for token in self.parsed:
+            for child in token.children or ():
+                if child.type == "softbreak":
+                    child.type = "hardbreak"
         self.code_theme = style.code_theme
         self.justify = None
         self.style = "none"

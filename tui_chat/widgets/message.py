@@ -124,7 +124,7 @@ class MessageView(Vertical, can_focus=True):
             who = f"Tool · {data.tool_name}"
         parts: list[Content] = [Content.styled(who, "bold")]
         if data.created_at is not None:
-            parts.append(Content.styled(data.created_at.astimezone().strftime("%H:%M"), "$text-muted"))
+            parts.append(Content.styled(data.created_at.astimezone().strftime("%H:%M"), "$foreground-muted"))
         if self.streaming:
             parts.append(Content.styled("● writing…", "$text-success"))
         if data.rating == 1:
@@ -197,7 +197,7 @@ class MessageView(Vertical, can_focus=True):
     def set_id(self, message_id: str) -> None:
         self.data.id = message_id
 
-    def add_tool_line(self, text: str, style: str = "$text-muted") -> None:
+    def add_tool_line(self, text: str, style: str = "$foreground-muted") -> None:
         self.mount(Static(Content.styled(text, style), classes="tool-line", markup=False), before=self._body)
 
     # --- notices -----------------------------------------------------------------------

@@ -163,19 +163,20 @@ class ConversationSidebar(Vertical):
         if not records and not append:
             empty = {"active": "No conversations yet.\nType below to start one.",
                      "archived": "Nothing archived.", "deleted": "The trash is empty."}[self.view]
-            option_list.add_option(Option(Content.styled(empty, "$text-muted"), disabled=True))
+            option_list.add_option(Option(Content.styled(empty, "$foreground-muted"), disabled=True))
         self.query_one("#sidebar-title", Label).update(VIEW_TITLES[self.view])
         self._highlight(highlighted)
 
     def _conversation_prompt(self, record: "ConversationRecord", now: datetime) -> Content:
         title = record.title or "New conversation"
-        marker = "● " if record.id == self.current_id else ""
-        pin = "📌 " if record.is_pinned else ""
-        first = Content.assemble((marker, "$text-accent"), pin, (title, "bold" if marker else ""))
+        current = record.id == self.current_id
+        marker = "● " if current else "★ " if record.is_pinned else "  "
+        pin = "★ " if current and record.is_pinned else ""
+        first = Content.assemble((marker, "$text-accent"), (pin, "$text-accent"), (title, "bold" if current else ""))
         details = [relative_time(record.last_message_at, now), f"{record.message_count} msg"]
         if record.tags:
             details.append(" ".join(f"#{tag}" for tag in record.tags))
-        return Content("\n").join([first, Content.styled("  " + " · ".join(details), "$text-muted")])
+        return Content("\n").join([first, Content.styled("  " + " · ".join(details), "$foreground-muted")])
 
     def show_results(self, results: "SearchResults") -> None:
         self.searching = True
@@ -193,7 +194,7 @@ class ConversationSidebar(Vertical):
             ])
             options.append(Option(prompt, id=f"m:{index}:{hit.conversation_id}:{hit.message_id}"))
         if not options:
-            options.append(Option(Content.styled(f"No matches for “{results.query}”.", "$text-muted"),
+            options.append(Option(Content.styled(f"No matches for “{results.query}”.", "$foreground-muted"),
                                   disabled=True))
         option_list.add_options(options)
         self.query_one("#sidebar-title", Label).update(

@@ -66,25 +66,25 @@ class StatusLine(Static):
         if s.provider or s.model:
             parts.append(Content.styled(f"{s.provider or '?'} · {s.model or '?'}", "$text-primary"))
         else:
-            parts.append(Content.styled("no model yet", "$text-muted"))
+            parts.append(Content.styled("no model yet", "$foreground-muted"))
         if s.context_window:
             used = s.context_tokens or 0
             ratio = used / s.context_window
-            style = "$text-error" if ratio > 0.9 else "$text-warning" if ratio > 0.7 else "$text-muted"
+            style = "$text-error" if ratio > 0.9 else "$text-warning" if ratio > 0.7 else "$foreground-muted"
             parts.append(Content.styled(
                 f"ctx {compact_number(used)}/{compact_number(s.context_window)} ({ratio:.0%})", style))
         elif s.context_tokens:
-            parts.append(Content.styled(f"ctx {compact_number(s.context_tokens)}", "$text-muted"))
-        parts.append(Content.styled(format_cost(s.cost), "$text-muted"))
+            parts.append(Content.styled(f"ctx {compact_number(s.context_tokens)}", "$foreground-muted"))
+        parts.append(Content.styled(format_cost(s.cost), "$foreground-muted"))
         marker = {
-            "idle": ("○ ready", "$text-muted"),
-            "loading": ("… loading", "$text-muted"),
+            "idle": ("○ ready", "$foreground-muted"),
+            "loading": ("… loading", "$foreground-muted"),
             "starting": ("◌ waiting for the model", "$text-accent"),
             "streaming": ("● streaming", "$text-success"),
             "retrying": ("↻ retrying", "$text-warning"),
             "cancelled": ("■ cancelled", "$text-warning"),
             "error": ("✖ error", "$text-error"),
-        }.get(s.activity, (s.activity, "$text-muted"))
+        }.get(s.activity, (s.activity, "$foreground-muted"))
         activity = marker[0] + (f" {s.detail}" if s.detail else "")
         parts.append(Content.styled(activity, marker[1]))
         self.update(Content(" │ ").join(parts))

@@ -132,7 +132,7 @@ class TurnController:
                                         "$text-success" if event.approved else "$text-warning")
                     elif kind == "tool_result":
                         self._tool_line(f"  → {_short(event.output, 200)}",
-                                        "$text-error" if event.is_error else "$text-muted")
+                                        "$text-error" if event.is_error else "$foreground-muted")
                     elif kind == "usage":
                         if event.cost_usd is not None and cost is not None:
                             cost = cost + Decimal(str(event.cost_usd))
@@ -159,7 +159,7 @@ class TurnController:
             if conversation_id is not None:
                 screen.turn_finished(conversation_id, time.monotonic() - started)
 
-    def _tool_line(self, text: str, style: str = "$text-muted") -> None:
+    def _tool_line(self, text: str, style: str = "$foreground-muted") -> None:
         if self.current is not None:
             self.current.add_tool_line(text, style)
 
