@@ -240,3 +240,15 @@ async def test_read_only_shared_conversations_refuse_new_turns(engine, store: St
     assert events[0].kind == "policy" and "read-only" in events[0].message
     assert events[-1].stop_reason == "policy" and fake_provider.chat_requests() == []
     assert store.conversations.get(user_id, shared.id).message_count == 0
+
+
+async def test_generated_title_is_short_and_its_usage_recorded(engine, store: Storage, user_id: str,
+                                                               fake_provider) -> None:
+    fake_provider.queue(Scenario(text="answer"), Scenario(text='"Planning A Trip To Lisbon."', input_tokens=50,
+                                                          output_tokens=6))
+    finished = (await collect(engine, TurnRequest("Help me plan a week in Lisbon", provider="fake-openai")))[-1]
+    assert await engine.generate_title(finished.conversation_id) == "Planning A Trip To Lisbon"
+    assert store.conversations.get(user_id, finished.conversation_id).title == "Planning A Trip To Lisbon"
+    assert "Lisbon" in fake_provider.chat_requests()[1].body["messages"][0]["content"]
+    titles = [g for g in store.usage.by(user_id, "model")]
+    assert sum(g.totals.input_tokens for g in titles) >= 50

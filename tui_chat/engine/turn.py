@@ -528,22 +528,7 @@ class ChatEngine:
         previous = f"Summary so far:\n{conversation.summary}\n\n" if conversation.summary else ""
         prompt = (f"{previous}Summarise the conversation below for your own future reference: keep facts, "
                   f"decisions, names, numbers and open questions; be concise.\n\n" + "\n\n".join(lines))
-        provider = self.providers.get(provider_name)
-        request = ChatRequest(model=model, messages=(ChatMessage(role="user", text=prompt),), max_tokens=1024)
-        pieces: list[str] = []
-        usage = UsageReport()
-        async for event in provider.stream(request):
-            if isinstance(event, PText):
-                pieces.append(event.text)
-            elif isinstance(event, UsageReport):
-                usage = event
-        kind = self.providers.settings(provider_name).kind
-        quote = await self._db(self.storage.catalog.cost, kind, model, usage.input_tokens, usage.output_tokens,
-                               usage.cached_input_tokens)
-        await self._db(self.storage.usage.record, self.user_id, provider=provider_name, model=model,
-                       operation="summary", input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-                       cost=quote.cost, prices=quote.prices, conversation_id=conversation.id)
-        summary = "".join(pieces).strip()
+        summary = await self._complete(provider_name, model, prompt, 1024, "summary", conversation.id)
         if not summary:
             raise ProviderError("protocol", "the model returned an empty summary", provider=provider_name)
         return summary
@@ -577,6 +562,27 @@ class ChatEngine:
                                     keep_recent=keep_recent)
         return built, self._last_optimization
 
+    async def _complete(self, provider_name: str, model: str, prompt: str, max_tokens: int, operation: str,
+                        conversation_id: str) -> str:
+        """A short, non-streamed side request (a title, a summary), its usage recorded."""
+        provider = self.providers.get(provider_name)
+        request = ChatRequest(model=model, messages=(ChatMessage(role="user", text=prompt),), max_tokens=max_tokens)
+        pieces: list[str] = []
+        usage = UsageReport()
+        async for event in provider.stream(request):
+            if isinstance(event, PText):
+                pieces.append(event.text)
+            elif isinstance(event, UsageReport):
+                usage = event
+        kind = (await self._db(self.providers.settings, provider_name)).kind
+        quote = await self._db(self.storage.catalog.cost, kind, model, usage.input_tokens, usage.output_tokens,
+                               usage.cached_input_tokens)
+        await self._db(self.storage.usage.record, self.user_id, provider=provider_name, model=model,
+                       operation=operation, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+                       cached_input_tokens=usage.cached_input_tokens, cost=quote.cost, prices=quote.prices,
+                       conversation_id=conversation_id)
+        return "".join(pieces).strip()
+
     # --- titles ----------------------------------------------------------------------
 
     async def generate_title(self, conversation_id: str) -> str | None:
@@ -588,25 +594,10 @@ class ChatEngine:
         first = next((m for m in branch.items if m.role == "user"), None)
         if first is None:
             return None
-        provider = self.providers.get(conversation.provider)
-        request = ChatRequest(model=conversation.model, max_tokens=24,
-                              messages=(ChatMessage(role="user", text=TITLE_PROMPT + first.content[:2000]),))
-        pieces: list[str] = []
-        usage = UsageReport()
-        async for event in provider.stream(request):
-            if isinstance(event, PText):
-                pieces.append(event.text)
-            elif isinstance(event, UsageReport):
-                usage = event
-        title = heuristic_title("".join(pieces).strip().strip('"').strip("'")) or heuristic_title(first.content)
+        text = await self._complete(conversation.provider, conversation.model, TITLE_PROMPT + first.content[:2000],
+                                    24, "title", conversation_id)
+        title = heuristic_title(text.strip('"').strip("'")) or heuristic_title(first.content)
         await self._db(self.storage.conversations.set_generated_title, self.user_id, conversation_id, title)
-        kind = self.providers.settings(conversation.provider).kind
-        quote = await self._db(self.storage.catalog.cost, kind, conversation.model, usage.input_tokens,
-                               usage.output_tokens, usage.cached_input_tokens)
-        await self._db(self.storage.usage.record, self.user_id, provider=conversation.provider,
-                       model=conversation.model, operation="title", input_tokens=usage.input_tokens,
-                       output_tokens=usage.output_tokens, cost=quote.cost, prices=quote.prices,
-                       conversation_id=conversation_id)
         return title
 
 
