@@ -34,7 +34,11 @@ class Tmux:
         self.started = False
 
     def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["tmux", "-L", self.socket, *args], check=check, capture_output=True, text=True)
+        # The tmux server passes its environment on: COLUMNS/LINES from a test runner
+        # would override the real size of the pane.
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "TMUX", "TMUX_PANE")}
+        return subprocess.run(["tmux", "-L", self.socket, *args], check=check, capture_output=True, text=True,
+                              env=env)
 
     def start(self, command: Sequence[str], env: Mapping[str, str], cwd: Path | str = REPO_ROOT) -> None:
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
@@ -70,6 +74,16 @@ class Tmux:
 
     def wait_for_text(self, text: str, timeout: float = 20.0, interval: float = 0.02) -> float:
         return self.wait_for(lambda screen: text in screen, timeout, interval)
+
+    def wait_exit(self, timeout: float = 20.0) -> None:
+        """Wait until the command (and the shell around it) has exited."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            dead = self._tmux("display-message", "-p", "-t", self.session, "#{pane_dead}", check=False)
+            if dead.returncode != 0 or dead.stdout.strip() == "1":
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"the command did not exit; the screen shows:\n{self.capture()}")
 
     def kill(self) -> None:
         if self.started:
