@@ -11,8 +11,8 @@ NOW = datetime(2026, 3, 14, 15, 9, 26, tzinfo=timezone.utc)
 STREAMING_ANSWER = """\
 ## Streaming Markdown without stutter
 
-Re-rendering the whole reply on every token costs more as the reply grows. Split it
-into **blocks** instead: a block is *finished* once the next one starts, so it can be
+Re-rendering the whole reply on every token costs more as the reply grows. Split it \
+into **blocks** instead: a block is *finished* once the next one starts, so it can be \
 rendered once and never parsed again. Only the last block stays `live`.
 
 1. Append the delta to the tail.
@@ -35,7 +35,7 @@ def feed(self, text: str) -> list[Piece]:
 """
 
 RUST_ANSWER = """\
-A lifetime names **how long a reference is valid**. The compiler checks that no
+A lifetime names **how long a reference is valid**. The compiler checks that no \
 reference outlives the value it points to:
 
 ```rust

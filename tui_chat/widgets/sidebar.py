@@ -176,7 +176,7 @@ class ConversationSidebar(Vertical):
         details = [relative_time(record.last_message_at, now), f"{record.message_count} msg"]
         if record.tags:
             details.append(" ".join(f"#{tag}" for tag in record.tags))
-        return Content("\n").join([first, Content.styled("  " + " · ".join(details), "$foreground-muted")])
+        return Content("\n").join([first, Content.styled("\u00a0\u00a0" + " · ".join(details), "$foreground-muted")])
 
     def show_results(self, results: "SearchResults") -> None:
         self.searching = True
@@ -190,7 +190,7 @@ class ConversationSidebar(Vertical):
             title = hit.conversation_title or "New conversation"
             prompt = Content("\n").join([
                 Content.styled(f"{title} · {hit.role}", "bold"),
-                Content("  ") + snippet_content(hit.snippet),
+                Content("\u00a0\u00a0") + snippet_content(hit.snippet),
             ])
             options.append(Option(prompt, id=f"m:{index}:{hit.conversation_id}:{hit.message_id}"))
         if not options:
