@@ -20,6 +20,7 @@ from textual.widgets import Button, Input, Label, Static
 
 
 class ApprovalScreen(ModalScreen[Any]):
+    CSS_PATH = "dialogs.tcss"
     BINDINGS = [Binding("escape", "deny", "Deny", id="approval.deny")]
 
     def __init__(self, request: Any) -> None:

@@ -13,6 +13,8 @@ from textual.widgets import Button, Input, Label, TextArea
 class ConfirmScreen(ModalScreen[bool]):
     """Ask a yes/no question; dismisses with True only for an explicit yes."""
 
+    CSS_PATH = "dialogs.tcss"
+
     BINDINGS = [
         Binding("escape,n", "dismiss(False)", "No", id="confirm.no"),
         Binding("y", "dismiss(True)", "Yes", id="confirm.yes"),
@@ -41,6 +43,8 @@ class ConfirmScreen(ModalScreen[bool]):
 class TextInputScreen(ModalScreen["str | None"]):
     """Ask for one line of text (a title, tags). None when cancelled."""
 
+    CSS_PATH = "dialogs.tcss"
+
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="input.cancel")]
 
     def __init__(self, title: str, value: str = "", *, placeholder: str = "", hint: str = "") -> None:
@@ -64,6 +68,8 @@ class TextInputScreen(ModalScreen["str | None"]):
 
 class TextEditScreen(ModalScreen["str | None"]):
     """Edit a longer text (a message). Ctrl+S saves, Escape cancels."""
+
+    CSS_PATH = "dialogs.tcss"
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel", id="edit.cancel"),
@@ -89,6 +95,8 @@ class TextEditScreen(ModalScreen["str | None"]):
 
 class FeedbackScreen(ModalScreen["tuple[int, str | None] | None"]):
     """Thumbs up or down, with an optional comment."""
+
+    CSS_PATH = "dialogs.tcss"
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="feedback.cancel")]
 

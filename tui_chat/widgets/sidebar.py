@@ -135,12 +135,20 @@ class ConversationSidebar(Vertical):
         self._records: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Search all chats (Ctrl+F)", id="sidebar-search")
         yield Label(VIEW_TITLES["active"], id="sidebar-title")
-        yield ConversationList(id="sidebar-list")
+
+    def on_mount(self) -> None:
+        # The search box and the list are not needed for the first paint.
+        self.call_after_refresh(self._build)
+
+    def _build(self) -> None:
+        if not self.query("#sidebar-list"):
+            self.mount(Input(placeholder="Search all chats (Ctrl+F)", id="sidebar-search"), before=0)
+            self.mount(ConversationList(id="sidebar-list"))
 
     @property
     def option_list(self) -> OptionList:
+        self._build()
         return self.query_one("#sidebar-list", OptionList)
 
     # --- showing -----------------------------------------------------------------------
@@ -280,4 +288,5 @@ class ConversationSidebar(Vertical):
             self.post_message(self.ViewChanged(view))
 
     def focus_search(self) -> None:
+        self._build()
         self.query_one("#sidebar-search", Input).focus()

@@ -66,7 +66,14 @@ class ChatScreen(Screen[None]):
                 yield ChatView(id="chat")
                 yield PromptInput(id="prompt")
                 yield StatusLine(id="status")
-        yield Footer()
+
+    def on_mount(self) -> None:
+        # The footer is two dozen small widgets: add it after the first paint.
+        self.call_after_refresh(self._add_footer)
+
+    async def _add_footer(self) -> None:
+        await self.mount(Footer())
+        self.refresh_bindings()
 
     @property
     def chat(self) -> ChatView:
