@@ -116,8 +116,12 @@ class AppServices:
                 self._engine = self.engine_factory(self.storage, self.user_id, directory, **kwargs)
             else:
                 from .engine.turn import ChatEngine
+                from .tools.runtime import build_runtime
 
-                self._engine = ChatEngine(self.storage, self.user_id, directory, **kwargs)
+                # Every tool call goes through the same policy as scripted runs; what it
+                # would ask about, the app asks in its approval modal.
+                tools = build_runtime(self.storage, self.user_id, interactive=True)
+                self._engine = ChatEngine(self.storage, self.user_id, directory, tools=tools, **kwargs)
         return self._engine
 
     def check_setup(self) -> SetupStatus:

@@ -8,6 +8,7 @@ are not taken as an answer.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from textual import on
@@ -26,6 +27,7 @@ class ApprovalScreen(ModalScreen[Any]):
     def __init__(self, request: Any) -> None:
         super().__init__(classes="dialog-screen")
         self.request = request
+        self._shown_at = time.monotonic()
 
     def compose(self) -> ComposeResult:
         request = self.request
@@ -44,12 +46,31 @@ class ApprovalScreen(ModalScreen[Any]):
                     yield Button("Always (this conversation)", id="always")
                 yield Button("Deny", variant="error", id="deny")
 
+    #: Seconds after the prompt appears during which no key or click answers it: keys
+    #: typed for the chat (an Enter, a "y") must never approve or deny a tool call.
+    GRACE = 0.6
+
     def on_mount(self) -> None:
+        self._shown_at = time.monotonic()
+        for widget in self.query("Button, Input"):
+            widget.disabled = True
+        self.query_one(".approval-preview").focus()
+        self.set_timer(self.GRACE, self._arm)
+
+    def _arm(self) -> None:
+        for widget in self.query("Button, Input"):
+            widget.disabled = False
         self.query_one("#deny", Button).focus()
+
+    def _armed(self) -> bool:
+        return time.monotonic() - self._shown_at >= self.GRACE
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         from ..engine.tooling import ApprovalDecision, RememberRule
+
+        if not self._armed():
+            return
 
         note = self.query_one("#note", Input).value.strip() or None
         if event.button.id == "once":
@@ -62,4 +83,5 @@ class ApprovalScreen(ModalScreen[Any]):
     def action_deny(self) -> None:
         from ..engine.tooling import ApprovalDecision
 
-        self.dismiss(ApprovalDecision(False))
+        if self._armed():
+            self.dismiss(ApprovalDecision(False))
