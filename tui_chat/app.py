@@ -160,9 +160,9 @@ class ChatApp(App[int]):
     def _theme_changed(self, theme: Any) -> None:
         variables = self.get_css_variables()
         self.markdown_style = MarkdownStyle.from_variables(theme.name, theme.dark, variables)
-        from .widgets.markdown_view import MarkdownLines
+        from .widgets.markdown_view import StreamingMarkdown
 
-        for widget in self.query(MarkdownLines):
+        for widget in self.query(StreamingMarkdown):
             widget.refresh(layout=True)
         if self._preferences_loaded and not self._saving_theme and self.preferences.get("theme") != theme.name:
             self.preferences["theme"] = theme.name

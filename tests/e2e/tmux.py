@@ -109,7 +109,6 @@ def app_environment(home: Path, **extra: str) -> dict[str, str]:
         "HOME": os.environ.get("HOME", str(home)),
         "LANG": "C.UTF-8",
         "PYTHONPATH": str(REPO_ROOT),
-        **({"TUI_CHAT_STREAM_INTERVAL": os.environ["TUI_CHAT_STREAM_INTERVAL"]} if "TUI_CHAT_STREAM_INTERVAL" in os.environ else {}),
     }
     env.update(extra)
     return env

@@ -19,7 +19,7 @@ async def test_prompt_streams_an_answer_that_is_stored(make_tui, provider, conte
         views = screen.chat.message_views
         assert [v.data.role for v in views] == ["user", "assistant"]
         assert views[1].text == answer
-        assert "First bold point." in views[1]._body._done.plain_text()
+        assert "First bold point." in views[1]._body.plain_text()
         assert screen.status.state.activity == "idle"
         conversation = screen.conversation
         assert conversation is not None
@@ -110,6 +110,7 @@ async def test_messages_are_views_not_one_widget_per_line(make_tui, provider):
         await started(pilot)
         await send(pilot, "long")
         view: MessageView = app.screen.chat.message_views[-1]
-        # Finished blocks live in one line-painted widget, whatever the length of the reply.
-        assert len(view.query("MarkdownLines")) == 2
-        assert len(view._body._done.plain_text().splitlines()) > 100
+        # The whole reply is one line-painted widget, whatever its length.
+        body = view.query_one("StreamingMarkdown")
+        assert not body.children
+        assert len(body.plain_text().splitlines()) > 100

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
@@ -143,6 +144,12 @@ class ChatView(VerticalScroll, can_focus=False):
     def oldest_id(self) -> str | None:
         views = self.message_views
         return views[0].data.id if views else None
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # Called right after a layout pass that already repainted whatever moved: taking
+        # the new virtual size quietly saves a second layout and a full repaint on every
+        # growth of a streaming answer.
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     # --- paging ------------------------------------------------------------------------
 

@@ -1,22 +1,22 @@
 """Markdown that streams: finished blocks are rendered once, only the tail is live.
 
-``MarkdownLines`` holds rendered lines of one or more finished pieces of Markdown and
-paints them with the line API (no child widgets, no re-parsing). ``StreamingMarkdown``
-pairs one for the finished blocks with one for the growing tail, and coalesces incoming
-text so the tail is re-rendered at most every ``interval`` seconds, however fast the
-text arrives. The cost of an update depends on the size of the tail, never on the
-length of the reply.
+``StreamingMarkdown`` is one widget painted with the line API (no child widget per
+block, nothing re-parsed): the lines of the finished blocks, then the lines of the
+growing tail. Incoming text is coalesced, so the tail is re-rendered at most every
+``interval`` seconds however fast the text arrives, and only the screen rows that
+actually changed are painted again. While the reply streams, its height grows in steps
+of ``reserve`` lines (blank room under the text): a change of height scrolls the whole
+conversation and repaints the screen, so it happens once per step, not once per line.
+
+The cost of an update depends on the size of the tail, never on the length of the reply.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 
 from rich.segment import Segment
 from rich.style import Style
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.geometry import Region, Size
 from textual.selection import Selection
 from textual.strip import Strip
@@ -33,94 +33,180 @@ def markdown_style(widget: Widget) -> MarkdownStyle:
     return getattr(widget.app, "markdown_style", DEFAULT_STYLE)
 
 
-class MarkdownLines(Widget):
-    """Finished Markdown, rendered once per width and theme and painted line by line."""
+class StreamingMarkdown(Widget):
+    """A reply: ``append`` text as it arrives and ``finish`` when it ends, or give the
+    whole text to the constructor (or ``set_text``) for a stored reply."""
 
     DEFAULT_CSS = """
-    MarkdownLines { height: auto; }
+    StreamingMarkdown { height: auto; }
     """
 
-    def __init__(self, source: str = "", *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None, leading_blank: bool = False) -> None:
+    #: Seconds between re-renders of the tail while text streams in.
+    interval: float = 0.075
+    #: Lines of room added at a time while streaming.
+    reserve: int = 8
+
+    def __init__(self, source: str = "", *, streaming: bool = False, name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._pieces: list[Piece] = split_all(source) if source else []
-        self.leading_blank = leading_blank
-        self._lines: list[Strip] = []
+        self.streaming = streaming
+        self._splitter = BlockSplitter()
+        self._pending: list[str] = []
+        self._text: list[str] = []
+        self._pieces: list[Piece] = []
+        self._last_flush = 0.0
+        self._timer_armed = False
+        # Rendered at (_width, _style): finished pieces, then the tail.
+        self._done: list[Strip] = []
+        self._tail: list[Strip] = []
         self._width = 0
         self._style: MarkdownStyle | None = None
+        self._reserved = 0
         self._painted: dict[int, Strip] = {}
         self._base_style: Style | None = None
         self._frame_style: Style | None = None
+        if source:
+            if streaming:
+                self._pending.append(source)
+            else:
+                self._text.append(source)
+                self._pieces = split_all(source)
 
-    # --- content ---------------------------------------------------------------------
+    # --- text ----------------------------------------------------------------------------
 
     @property
-    def source(self) -> str:
-        return "".join(piece.source for piece in self._pieces)
+    def text(self) -> str:
+        """Everything received so far (including what is not rendered yet)."""
+        return "".join(self._text) + "".join(self._pending)
+
+    def append(self, text: str) -> None:
+        if not text:
+            return
+        self._pending.append(text)
+        now = time.monotonic()
+        if now - self._last_flush >= self.interval:
+            self.flush()
+        elif not self._timer_armed:
+            self._timer_armed = True
+            self.set_timer(self.interval - (now - self._last_flush), self._timer_flush)
+
+    def _timer_flush(self) -> None:
+        self._timer_armed = False
+        if self._pending:
+            self.flush()
+
+    def flush(self) -> None:
+        """Render what has arrived: finish blocks that are complete, redraw the tail."""
+        self._last_flush = time.monotonic()
+        if not self._pending:
+            return
+        text = "".join(self._pending)
+        self._pending.clear()
+        self._text.append(text)
+        self._update(self._splitter.feed(text))
+
+    def finish(self) -> None:
+        """The reply is over: render the rest as finished blocks."""
+        self.flush()
+        self.streaming = False
+        self._reserved = 0
+        self._update(self._splitter.finish())
+
+    def set_text(self, text: str) -> None:
+        """Show a whole (stored) reply."""
+        self._splitter = BlockSplitter()
+        self._pending.clear()
+        self._text = [text]
+        self._pieces = split_all(text)
+        self._reserved = 0
+        self._invalidate()
+
+    def plain_text(self) -> str:
+        return "\n".join(strip.text.rstrip() for strip in self._done + self._tail)
+
+    # --- rendering -----------------------------------------------------------------------
 
     @property
-    def is_empty(self) -> bool:
-        return not self._pieces
+    def _rendered(self) -> bool:
+        return bool(self._width) and self._style is markdown_style(self)
 
-    def add_pieces(self, pieces: Iterable[Piece]) -> None:
-        """Append finished pieces: only they are rendered, the rest is kept."""
-        added = False
-        for piece in pieces:
-            if self._width and self._style is not None:
-                self._lines.extend(self._render_piece(piece, len(self._pieces)))
-            self._pieces.append(piece)
-            added = True
-        if added:
-            self.refresh(layout=True)
-
-    def set_source(self, source: str, *, leading_blank: bool | None = None, split: bool = False) -> None:
-        """Replace everything with ``source`` (one piece, or its blocks with ``split``)."""
-        if leading_blank is not None:
-            self.leading_blank = leading_blank
-        if split:
-            self._pieces = split_all(source)
-        else:
-            self._pieces = [Piece(source)] if source else []
+    def _invalidate(self) -> None:
         self._width = 0
         self._painted.clear()
         self.refresh(layout=True)
 
-    def clear(self) -> None:
-        self.set_source("")
-
-    def plain_text(self) -> str:
-        return "\n".join(strip.text.rstrip() for strip in self._lines)
-
-    # --- rendering -------------------------------------------------------------------
+    def _height(self) -> int:
+        lines = len(self._done) + len(self._tail)
+        return max(lines, self._reserved) if self.streaming else lines
 
     def _render_piece(self, piece: Piece, index: int) -> list[Strip]:
         from .md_render import render_strips
 
         assert self._style is not None
         strips = _trim(render_strips(piece.source, self._width, self._style))
-        if (index > 0 or self.leading_blank) and not piece.joined:
+        if index > 0 and not piece.joined and strips:
             strips.insert(0, Strip.blank(self._width))
         return strips
 
+    def _render_tail(self) -> list[Strip]:
+        tail = self._splitter.tail
+        if not tail.strip():
+            return []
+        index = len(self._pieces) if not self._splitter.tail_is_continuation else 0
+        return self._render_piece(Piece(tail, joined=self._splitter.tail_is_continuation), index)
+
+    def _update(self, pieces: list[Piece]) -> None:
+        """Add finished ``pieces``; re-render the tail; paint only what changed."""
+        if not self._rendered:
+            self._pieces.extend(pieces)
+            self._invalidate()
+            return
+        height = self._height()
+        start = len(self._done)
+        before = self._tail
+        for piece in pieces:
+            self._done.extend(self._render_piece(piece, len(self._pieces)))
+            self._pieces.append(piece)
+        self._tail = self._render_tail()
+        lines = len(self._done) + len(self._tail)
+        if self.streaming and lines > self._reserved:
+            self._reserved = lines + self.reserve
+        if self._height() != height:
+            self._painted.clear()
+            self.refresh(layout=True)
+            return
+        after = self._done[start:] + self._tail
+        span = max(len(before), len(after))
+        changed = [y for y in range(span)
+                   if (before[y] if y < len(before) else None) != (after[y] if y < len(after) else None)]
+        if changed:
+            for y in changed:
+                self._painted.pop(start + y, None)
+            self.refresh(Region(0, start + changed[0], self._width, changed[-1] - changed[0] + 1))
+
     def _ensure_rendered(self, width: int) -> None:
         style = markdown_style(self)
-        if width == self._width and style == self._style:
+        if width == self._width and style is self._style:
             return
         self._width, self._style = width, style
         self._painted.clear()
-        lines: list[Strip] = []
+        self._done, self._tail = [], []
         if width > 0:
             for index, piece in enumerate(self._pieces):
-                lines.extend(self._render_piece(piece, index))
-        self._lines = lines
+                self._done.extend(self._render_piece(piece, index))
+            self._tail = self._render_tail()
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         self._ensure_rendered(width)
-        return len(self._lines)
+        return self._height()
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self._painted.clear()
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # The layout pass that resized this widget has already repainted it.
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         # The base style walks every ancestor: work it out once per paint, not per line.
@@ -131,7 +217,7 @@ class MarkdownLines(Widget):
         width = self.size.width
         self._ensure_rendered(width)
         base = self._frame_style if self._frame_style is not None else self.rich_style
-        if base is not self._base_style:
+        if base != self._base_style:
             self._base_style = base
             self._painted.clear()
         selection = self.text_selection
@@ -139,9 +225,14 @@ class MarkdownLines(Widget):
             cached = self._painted.get(y)
             if cached is not None:
                 return cached
-        if y >= len(self._lines):
+        done = len(self._done)
+        if y < done:
+            line = self._done[y]
+        elif y - done < len(self._tail):
+            line = self._tail[y - done]
+        else:
             return Strip.blank(width, base)
-        strip = self._lines[y].apply_style(base)
+        strip = line.apply_style(base)
         if selection is not None:
             strip = _highlight(strip, selection.get_span(y), self.screen.get_component_rich_style("screen--selection"))
         strip = strip.apply_offsets(0, y)
@@ -182,88 +273,3 @@ def _highlight(strip: Strip, span: tuple[int, int] | None, style: Style) -> Stri
     before, middle, after = strip.divide([start, end, length])[:3]
     middle = Strip(Segment.apply_style(middle, post_style=style), middle.cell_length)
     return Strip.join([before, middle, after])
-
-
-class StreamingMarkdown(Vertical):
-    """A reply that grows: ``append`` text as it arrives, ``finish`` when it ends."""
-
-    DEFAULT_CSS = """
-    StreamingMarkdown { height: auto; }
-    StreamingMarkdown > .-tail { height: auto; }
-    """
-
-    #: Seconds between re-renders of the tail while text streams in.
-    interval: float = float(__import__("os").environ.get("TUI_CHAT_STREAM_INTERVAL", "0.06"))
-
-    def __init__(self, source: str = "", *, streaming: bool = False, name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(name=name, id=id, classes=classes)
-        self._splitter = BlockSplitter()
-        self._pending: list[str] = []
-        self._text: list[str] = []
-        self._last_flush = 0.0
-        self._timer_armed = False
-        self.streaming = streaming
-        self._done = MarkdownLines(source if not streaming else "", classes="-done")
-        self._tail = MarkdownLines(classes="-tail")
-        if streaming and source:
-            self._pending.append(source)
-        if source and not streaming:
-            self._text.append(source)
-
-    def compose(self) -> ComposeResult:
-        yield self._done
-        yield self._tail
-
-    @property
-    def text(self) -> str:
-        """Everything received so far (including what is not rendered yet)."""
-        return "".join(self._text) + "".join(self._pending)
-
-    def append(self, text: str) -> None:
-        if not text:
-            return
-        self._pending.append(text)
-        now = time.monotonic()
-        if now - self._last_flush >= self.interval:
-            self.flush()
-        elif not self._timer_armed:
-            self._timer_armed = True
-            self.set_timer(self.interval - (now - self._last_flush), self._timer_flush)
-
-    def _timer_flush(self) -> None:
-        self._timer_armed = False
-        if self._pending:
-            self.flush()
-
-    def flush(self) -> None:
-        """Render what has arrived: finish blocks that are complete, redraw the tail."""
-        self._last_flush = time.monotonic()
-        if not self._pending:
-            return
-        text = "".join(self._pending)
-        self._pending.clear()
-        self._text.append(text)
-        pieces = self._splitter.feed(text)
-        if pieces:
-            self._done.add_pieces(pieces)
-        tail = self._splitter.tail
-        self._tail.set_source(tail if tail.strip() else "",
-                              leading_blank=not self._done.is_empty and not self._splitter.tail_is_continuation)
-
-    def finish(self) -> None:
-        """The reply is over: render the rest as finished blocks."""
-        self.flush()
-        pieces = self._splitter.finish()
-        if pieces:
-            self._done.add_pieces(pieces)
-        self._tail.clear()
-        self.streaming = False
-
-    def set_text(self, text: str) -> None:
-        """Show a whole (stored) reply."""
-        self._splitter = BlockSplitter()
-        self._pending.clear()
-        self._text = [text]
-        self._done.set_source(text, split=True)
-        self._tail.clear()

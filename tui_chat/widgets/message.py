@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import Button, Collapsible, Label, Static
 
@@ -115,6 +116,10 @@ class MessageView(Vertical, can_focus=True):
         yield self._body
         yield from self._notices()
 
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # The layout pass that resized this message has already repainted it.
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
+
     # --- header ------------------------------------------------------------------------
 
     def _header_content(self) -> Content:
@@ -139,8 +144,8 @@ class MessageView(Vertical, can_focus=True):
         return Content("  ").join(parts)
 
     def refresh_header(self) -> None:
-        if self.is_mounted:
-            self.query_one(MessageHeader).update(self._header_content())
+        for header in self.query(MessageHeader):
+            header.update(self._header_content())
 
     def set_siblings(self, siblings: tuple[int, int] | None) -> None:
         self.data.siblings = siblings

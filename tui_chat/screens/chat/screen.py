@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -60,12 +59,12 @@ class ChatScreen(Screen[None]):
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="main"):
-            yield ConversationSidebar(id="sidebar", clock=self.chat_app.clock)
-            with Vertical(id="chat-column"):
-                yield ChatView(id="chat")
-                yield PromptInput(id="prompt")
-                yield StatusLine(id="status")
+        # A grid, not nested containers: every container under the conversation is one
+        # more layer to paint on each line when a streaming answer scrolls it.
+        yield ConversationSidebar(id="sidebar", clock=self.chat_app.clock)
+        yield ChatView(id="chat")
+        yield PromptInput(id="prompt")
+        yield StatusLine(id="status")
 
     def on_mount(self) -> None:
         # The footer is two dozen small widgets: add it after the first paint.
@@ -274,14 +273,18 @@ class ChatScreen(Screen[None]):
         self.prompt.focus()
 
     def action_toggle_sidebar(self) -> None:
-        self.sidebar.display = not self.sidebar.display
+        self.show_sidebar(not self.sidebar.display)
+
+    def show_sidebar(self, show: bool = True) -> None:
+        self.sidebar.display = show
+        self.set_class(not show, "-no-sidebar")
 
     def action_search(self) -> None:
-        self.sidebar.display = True
+        self.show_sidebar()
         self.sidebar.focus_search()
 
     def action_toggle_archived(self) -> None:
-        self.sidebar.display = True
+        self.show_sidebar()
         self.sidebar.set_view("active" if self.sidebar.view == "archived" else "archived")
 
     def action_focus_messages(self) -> None:
@@ -344,7 +347,7 @@ class ChatScreen(Screen[None]):
         yield SystemCommand("Show archived conversations", "Switch the sidebar to archived chats (F3)",
                             self.action_toggle_archived)
         yield SystemCommand("Show the trash", "Deleted conversations, to restore (u) or purge (d)",
-                            lambda: (setattr(self.sidebar, "display", True), self.sidebar.set_view("deleted")))
+                            lambda: (self.show_sidebar(), self.sidebar.set_view("deleted")))
         yield SystemCommand("Stop generating", "Cancel the answer being written (Escape)", self.action_escape)
         yield SystemCommand("Regenerate last answer", "Ask again, as a new branch (Ctrl+R)",
                             self.action_regenerate_last)
