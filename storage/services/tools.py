@@ -77,6 +77,43 @@ class ToolExecutionRecord:
         return self.approved_parameters if self.approved_parameters is not None else self.parameters
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One row of the audit list: a call without its result (read that with ``get``),
+    with the title of its conversation and the rule that decided it, if any."""
+
+    id: str
+    created_at: datetime
+    conversation_id: str
+    conversation_title: str | None
+    tool_name: str
+    tool_source: str
+    parameters: dict[str, Any]
+    approved_parameters: dict[str, Any] | None
+    status: str
+    risk_level: str
+    decided_by: str | None
+    decision_rule_id: str | None
+    #: The deciding rule's action and patterns (None if no rule decided, or it was removed).
+    rule_action: str | None
+    rule_tool_pattern: str | None
+    rule_argument_pattern: str | None
+    execution_time_ms: int | None
+    cost: Decimal | None
+    has_error: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AuditPage:
+    entries: list[AuditEntry]
+    #: Older entries match the same filters: ask again with ``before_id=entries[-1].id``.
+    has_more: bool
+
+
+def _like_escaped(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def _check_json(field: str, value: Any) -> Any:
     try:
         size = len(json.dumps(value, allow_nan=False))
@@ -281,6 +318,73 @@ class ToolExecutionService(Service):
                 query.order_by(ToolExecution.created_at.desc(), ToolExecution.id.desc()).limit(limit)
             ).all()
             return [_record(row) for row in rows]
+
+    def audit(
+        self,
+        user_id: str,
+        *,
+        tool: str | None = None,
+        status: str | tuple[str, ...] | None = None,
+        conversation: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        before_id: str | None = None,
+    ) -> AuditPage:
+        """One page of the audit list, newest first, filtered in the query.
+
+        ``tool`` matches any part of the tool name (``shell``, ``github.``), ignoring
+        case; ``conversation`` is a conversation id or any part of its title. Page on
+        with ``before_id`` (the last id of the previous page)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
+            raise ValidationError("limit", f"must be between 1 and {MAX_LIST}")
+        statuses = (status,) if isinstance(status, str) else status
+        for value in statuses or ():
+            check_choice("status", value, enums.TOOL_STATUSES)
+        check_length("tool", tool, 200)
+        check_length("conversation", conversation, 500)
+        for field, value in (("since", since), ("until", until)):
+            if value is not None and value.tzinfo is None:
+                raise ValidationError(field, "must be a timezone-aware time")
+        query = (
+            select(
+                ToolExecution.id, ToolExecution.created_at, ToolExecution.conversation_id, Conversation.title,
+                ToolExecution.tool_name, ToolExecution.tool_source, ToolExecution.parameters,
+                ToolExecution.approved_parameters, ToolExecution.status, ToolExecution.risk_level,
+                ToolExecution.decided_by, ToolExecution.decision_rule_id, ApprovalRule.action,
+                ApprovalRule.tool_pattern, ApprovalRule.argument_pattern, ToolExecution.execution_time_ms,
+                ToolExecution.cost, ToolExecution.error_message.is_not(None),
+            )
+            .join(Conversation, Conversation.id == ToolExecution.conversation_id)
+            .outerjoin(ApprovalRule, ApprovalRule.id == ToolExecution.decision_rule_id)
+            .where(ToolExecution.user_id == user_id)
+        )
+        if tool is not None and tool.strip():
+            query = query.where(ToolExecution.tool_name.ilike(_like_escaped(tool.strip()), escape="\\"))
+        if statuses:
+            query = query.where(ToolExecution.status.in_(statuses))
+        if conversation is not None and conversation.strip():
+            text = conversation.strip()
+            query = query.where(or_(ToolExecution.conversation_id == text,
+                                    Conversation.title.ilike(_like_escaped(text), escape="\\")))
+        if since is not None:
+            query = query.where(ToolExecution.created_at >= since)
+        if until is not None:
+            query = query.where(ToolExecution.created_at < until)
+        with self.db.read() as session:
+            if before_id is not None:
+                anchor = self._row(session, user_id, before_id)
+                query = query.where(
+                    or_(
+                        ToolExecution.created_at < anchor.created_at,
+                        and_(ToolExecution.created_at == anchor.created_at, ToolExecution.id < anchor.id),
+                    )
+                )
+            rows = session.execute(
+                query.order_by(ToolExecution.created_at.desc(), ToolExecution.id.desc()).limit(limit + 1)
+            ).all()
+        entries = [AuditEntry(*row[:-1], has_error=bool(row[-1])) for row in rows[:limit]]
+        return AuditPage(entries=entries, has_more=len(rows) > limit)
 
     def cost_in_window(self, user_id: str, since: datetime) -> Decimal:
         """Total cost of the calls that completed since ``since`` (for max_cost_per_hour)."""

@@ -289,6 +289,21 @@ class UsageService(Service):
             return sorted(groups, key=lambda g: g.key or "")
         return sorted(groups, key=lambda g: (-g.totals.cost, g.key is None, g.key or ""))
 
+    def timings(
+        self, user_id: str, since: datetime | None = None, until: datetime | None = None
+    ) -> tuple[list[int], list[int]]:
+        """Every call's response time and time to first token (ms) in [since, until),
+        for percentiles; calls that did not record one are left out of that list."""
+        query = select(UsageLog.response_ms, UsageLog.first_token_ms).where(*self._filters(user_id, since, until))
+        with self.db.read() as session:
+            rows = session.execute(query).all()
+        return [r[0] for r in rows if r[0] is not None], [r[1] for r in rows if r[1] is not None]
+
+    def first_at(self, user_id: str) -> datetime | None:
+        """When the user's first recorded call was made (None: never)."""
+        with self.db.read() as session:
+            return session.scalar(select(func.min(UsageLog.created_at)).where(UsageLog.user_id == user_id))
+
     def spend(
         self, user_id: str, period: Literal["day", "month"], provider: str | None = None, at: datetime | None = None
     ) -> Spend:
