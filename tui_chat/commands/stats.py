@@ -10,67 +10,27 @@ days not yet final (today, days computed before they ended, or all with
 
 from __future__ import annotations
 
-import re
 import shutil
 import sys
-from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import click
 
+from ..stats import DEFAULT_DAYS, bar, cost_text
 from . import app_context, print_json
 
-DEFAULT_DAYS = 30
 CHART_DAYS = 90
-AGO = re.compile(r"^(\d+)d$")
-EIGHTHS = "▏▎▍▌▋▊▉"
 
 
 def parse_day(value: str, today: date, option: str) -> date:
     """YYYY-MM-DD, ``today``, ``yesterday`` or ``Nd`` (N days ago); UTC."""
-    text = value.strip().lower()
-    if text == "today":
-        return today
-    if text == "yesterday":
-        return today - timedelta(days=1)
-    match = AGO.match(text)
-    if match:
-        return today - timedelta(days=int(match.group(1)))
+    from ..stats import parse_day as parse
+
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: use YYYY-MM-DD, today, yesterday or Nd (days ago)",
-                                 param_hint=option) from None
-
-
-def _start(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)
-
-
-def usd(amount: Decimal) -> str:
-    """Dollars with enough digits to tell small spends apart: $0.0032, $12.50."""
-    if amount == 0:
-        return "$0.00"
-    return f"${amount:,.4f}" if abs(amount) < 1 else f"${amount:,.2f}"
-
-
-def cost_text(totals: Any) -> str:
-    """Dollars, "unknown" when no call had a known price, or "$x + unknown" when some did not."""
-    if totals.calls and totals.unpriced_calls == totals.calls:
-        return "unknown"
-    if totals.unpriced_calls:
-        return f"{usd(totals.cost)} + unknown"
-    return usd(totals.cost)
-
-
-def bar(value: float, peak: float, width: int) -> str:
-    """A horizontal bar in eighths of a character; anything above zero shows."""
-    if value <= 0 or peak <= 0:
-        return ""
-    eighths = max(1, round(value / peak * width * 8))
-    full, rest = divmod(eighths, 8)
-    return "█" * full + (EIGHTHS[rest - 1] if rest else "")
+        return parse(value, today)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
 
 
 def chart(title: str, rows: list[tuple[str, float, str]], width: int) -> list[str]:
@@ -79,42 +39,6 @@ def chart(title: str, rows: list[tuple[str, float, str]], width: int) -> list[st
     for label, value, shown in rows:
         lines.append(f"{label} │{bar(value, peak, width):<{width}} {shown}")
     return lines
-
-
-def timings(storage: Any, user_id: str, since: datetime, until: datetime) -> tuple[list[int], list[int]]:
-    """Every call's response and first-token times in [since, until)."""
-    from sqlalchemy import select
-
-    from storage.models import UsageLog
-
-    with storage.db.read() as session:
-        rows = session.execute(
-            select(UsageLog.response_ms, UsageLog.first_token_ms).where(
-                UsageLog.user_id == user_id, UsageLog.created_at >= since, UsageLog.created_at < until)
-        ).all()
-    return [r[0] for r in rows if r[0] is not None], [r[1] for r in rows if r[1] is not None]
-
-
-def daily(storage: Any, user_id: str, since: date, until: date, today: date, force: bool) -> list[Any]:
-    """chat_analytics rows for every day in range, recomputing those not final."""
-    stored = {row.day: row for row in storage.analytics.days(user_id, since, until)}
-    day, stale = since, []
-    while day <= until:
-        row = stored.get(day)
-        if force or row is None or day >= today or row.computed_at < _start(day + timedelta(days=1)):
-            stale.append(day)
-        day += timedelta(days=1)
-    # Recompute contiguous runs of stale days, one unit of work each.
-    runs: list[tuple[date, date]] = []
-    for day in stale:
-        if runs and runs[-1][1] + timedelta(days=1) == day:
-            runs[-1] = (runs[-1][0], day)
-        else:
-            runs.append((day, day))
-    for first, last in runs:
-        for row in storage.analytics.recompute(user_id, first, last):
-            stored[row.day] = row
-    return [stored[d] for d in sorted(stored) if since <= d <= until]
 
 
 def _group_json(group: Any) -> dict[str, Any]:
@@ -145,27 +69,22 @@ def _ms(value: float | None) -> str:
 def stats(ctx: click.Context, since: str | None, until: str | None, group: str, as_json: bool,
           chart_flag: bool | None, recompute: bool) -> None:
     """Usage and cost: calls, tokens, cost, response-time percentiles, errors, ratings."""
-    from storage.services.analytics import percentile
+    from ..stats import build_report
 
     today = datetime.now(timezone.utc).date()
     last = parse_day(until, today, "--until") if until else today
     first = parse_day(since, today, "--since") if since else last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
         raise click.UsageError(f"--since {first} is after --until {last}")
-    start, end = _start(first), _start(last + timedelta(days=1))
     with app_context(ctx) as app:
-        uid = app.user.id
-        groups = app.storage.usage.by(uid, group, start, end)
-        per_day = {g.key: g.totals for g in (groups if group == "day" else app.storage.usage.by(uid, "day", start, end))}
-        totals = app.storage.usage.totals(uid, since=start, until=end)
-        days = daily(app.storage, uid, first, last, today, recompute)
-        responses, first_tokens = timings(app.storage, uid, start, end)
-    up, down = sum(d.ratings_up for d in days), sum(d.ratings_down for d in days)
+        report = build_report(app.storage, app.user.id, first, last, group=group, today=today, recompute=recompute)
+    groups, totals, per_day, days = report.groups, report.totals, report.per_day, report.days
+    up, down = report.ratings_up, report.ratings_down
     summary = {
-        "response_ms": {"p50": percentile(responses, 0.5), "p95": percentile(responses, 0.95)},
-        "first_token_ms": {"p50": percentile(first_tokens, 0.5), "p95": percentile(first_tokens, 0.95)},
-        "errors": totals.errors,
-        "ratings": {"up": up, "down": down, "up_ratio": up / (up + down) if up + down else None},
+        "response_ms": {"p50": report.response_p50, "p95": report.response_p95},
+        "first_token_ms": {"p50": report.first_token_p50, "p95": report.first_token_p95},
+        "errors": report.errors,
+        "ratings": {"up": up, "down": down, "up_ratio": report.up_ratio},
     }
     if as_json:
         print_json({
@@ -210,10 +129,7 @@ def stats(ctx: click.Context, since: str | None, until: str | None, group: str, 
         width = max(10, min(60, shutil.get_terminal_size((80, 24)).columns - 30))
         token_rows = [(d.day.isoformat(), float(d.input_tokens + d.output_tokens),
                        f"{d.input_tokens + d.output_tokens:,}") for d in shown]
-        cost_rows = []
-        for d in shown:
-            t = per_day.get(d.day.isoformat())
-            cost_rows.append((d.day.isoformat(), float(d.cost), cost_text(t) if t is not None else usd(d.cost)))
+        cost_rows = [(d.day.isoformat(), float(d.cost), report.day_cost_text(d)) for d in shown]
         note = f" (last {CHART_DAYS} days)" if len(days) > CHART_DAYS else ""
         out("")
         for line in chart(f"tokens per day (input + output){note}", token_rows, width):
