@@ -242,6 +242,10 @@ class Message(Base):
         # Rows left streaming by a crashed process are found at startup.
         Index("ix_messages_unfinished", "status", postgresql_where=text("status IN ('pending', 'streaming')"),
               sqlite_where=text("status IN ('pending', 'streaming')")),
+        # Pinned messages, which every turn's context includes: few rows, found without
+        # reading the conversation.
+        Index("ix_messages_pinned", "conversation_id", postgresql_where=text("is_pinned"),
+              sqlite_where=text("is_pinned = 1")),
     )
 
 

@@ -2,4 +2,4 @@
 
 #: The newest revision. A test checks it matches Alembic's head, so that opening a
 #: current database can skip importing Alembic at all.
-HEAD = "0001"
+HEAD = "0002"

@@ -68,6 +68,7 @@ class ContextRow:
     """The few fields the context builder needs; ``parts`` is decoded only when present."""
 
     id: str
+    parent_id: str | None
     role: str
     content: str
     raw_parts: str | None
@@ -143,6 +144,50 @@ def _build_branch_query() -> Any:
 
 _BRANCH_QUERY = _build_branch_query()
 
+#: The columns of a ContextRow, in field order.
+CONTEXT_COLUMNS = (Message.id, Message.parent_id, Message.role, Message.content, cast(Message.parts, Text),
+                   Message.status, Message.token_count)
+
+
+def _build_context_query() -> Any:
+    """The rows of a branch from ``start`` towards the root (newest first), at most
+    ``limit`` of them, in one statement: the chain of ids walks the primary key and the
+    columns are joined onto it."""
+    chain = (
+        select(Message.id, Message.parent_id, literal(1).label("depth"))
+        .where(Message.id == bindparam("start"), Message.conversation_id == bindparam("conversation"),
+               Message.user_id == bindparam("user"))
+        .cte("chain", recursive=True)
+    )
+    parent = aliased(Message)
+    step = select(parent.id, parent.parent_id, (chain.c.depth + 1).label("depth")).join(
+        chain, parent.id == chain.c.parent_id).where(chain.c.depth < bindparam("limit"))
+    chain = chain.union_all(step)
+    return select(*CONTEXT_COLUMNS).join(chain, Message.id == chain.c.id).order_by(chain.c.depth)
+
+
+_CONTEXT_QUERY = _build_context_query()
+
+
+def _build_extras_query() -> Any:
+    """A conversation's pinned messages and the messages its messages reference."""
+    pinned = select(Message.id).where(Message.conversation_id == bindparam("conversation"),
+                                      Message.is_pinned == True)  # noqa: E712 (the partial index's condition)
+    source = aliased(Message)
+    # References are rare: start from them and look each source up by key (the function
+    # keeps the planner off the conversation index, which would probe the references
+    # once for every message of the conversation).
+    referenced = select(MessageReference.referenced_message_id).join(
+        source, source.id == MessageReference.message_id).where(
+        func.coalesce(source.conversation_id, "") == bindparam("conversation"))
+    # Looked up by key from that short list (sorted by the caller, so that no index of
+    # the conversation or the user is walked for the order).
+    return select(*CONTEXT_COLUMNS, Message.created_at).where(
+        Message.id.in_(pinned.union(referenced)), func.coalesce(Message.user_id, "") == bindparam("user"))
+
+
+_EXTRAS_QUERY = _build_extras_query()
+
 
 def _check_parts(parts: Sequence[Any] | None) -> list[Any]:
     if parts is None:
@@ -159,6 +204,14 @@ def _check_parts(parts: Sequence[Any] | None) -> list[Any]:
 def _branch_ids(session: Session, tip_id: str, limit: int | None = None) -> list[str]:
     """Ids from ``tip_id`` up to the root (tip first), at most ``limit`` of them."""
     return list(session.scalars(_BRANCH_QUERY, {"tip": tip_id, "limit": limit or enums.MAX_THREAD_DEPTH + 1}))
+
+
+def _check_owner(session: Session, user_id: str, conversation_id: str) -> None:
+    """Ownership without loading the conversation (for the hot read paths)."""
+    found = session.execute(select(Conversation.id).where(
+        Conversation.id == conversation_id, Conversation.user_id == user_id)).first()
+    if found is None:
+        raise NotFound("conversation", conversation_id)
 
 
 class MessageService(Service):
@@ -304,17 +357,14 @@ class MessageService(Service):
                 session.execute(update(Conversation).where(Conversation.id == conversation_id)
                                 .values(token_count=Conversation.token_count + delta))
 
-    def pinned_and_referenced(self, user_id: str, conversation_id: str) -> list[str]:
-        """Ids of the conversation's pinned messages and of messages its messages reference,
-        oldest first: the context sends these even when they are old."""
+    def pinned_and_referenced(self, user_id: str, conversation_id: str) -> list[ContextRow]:
+        """The conversation's pinned messages and the messages its messages reference,
+        oldest first: the context sends these even when they are old. (Another user's
+        conversation has none.)"""
         with self.db.read() as session:
-            owned_conversation(session, user_id, conversation_id)
-            referenced = select(MessageReference.referenced_message_id).join(
-                Message, Message.id == MessageReference.message_id).where(Message.conversation_id == conversation_id)
-            return list(session.scalars(
-                select(Message.id).where(Message.conversation_id == conversation_id,
-                                         Message.is_pinned.is_(True) | Message.id.in_(referenced))
-                .order_by(Message.created_at, Message.id)))
+            rows = session.connection().execute(_EXTRAS_QUERY, {"conversation": conversation_id, "user": user_id}).all()
+            rows.sort(key=lambda row: (row[-1], row[0]))
+            return [ContextRow(*row[:-1]) for row in rows]
 
     def recover_interrupted(self, *, stale_after: timedelta = timedelta(seconds=30)) -> list[str]:
         """Mark rows left pending/streaming, untouched for ``stale_after``, as interrupted.
@@ -386,25 +436,20 @@ class MessageService(Service):
             rows = {r.id: r for r in _records(session, select(*RECORD_COLUMNS).where(Message.id.in_(ids)))}
             return MessagePage([rows[i] for i in reversed(ids) if i in rows], more)
 
-    def context_page(self, user_id: str, conversation_id: str, tip: str, *, before: str | None = None,
-                     limit: int = 200) -> tuple[list[ContextRow], bool]:
-        """Like :meth:`branch` (newest ``limit`` before ``before``, oldest first) but with
-        only what building a context needs: the fast path for long histories."""
+    def context_page(self, user_id: str, conversation_id: str, start: str, *,
+                     limit: int = 200) -> list[ContextRow]:
+        """The newest ``limit`` messages of the branch ending at ``start``, newest first,
+        with only what building a context needs: the fast path for long histories. The
+        next page starts at the ``parent_id`` of the last row (None: the root was reached)."""
         with self.db.read() as session:
-            owned_conversation(session, user_id, conversation_id)
-            start = tip
-            if before is not None:
-                start = session.scalar(select(Message.parent_id).where(
-                    Message.id == before, Message.conversation_id == conversation_id))
-                if start is None:
-                    return [], False
-            ids = _branch_ids(session, start, limit + 1)
-            more = len(ids) > limit
-            ids = ids[:limit]
-            query = select(Message.id, Message.role, Message.content, cast(Message.parts, Text), Message.status,
-                           Message.token_count).where(Message.id.in_(ids))
-            rows = {row[0]: ContextRow(*row) for row in session.execute(query)}
-            return [rows[i] for i in reversed(ids) if i in rows], more
+            # Core, not the ORM: these are plain rows, and the ORM's per-row work would
+            # cost as much as the query. The start row must be the user's.
+            rows = session.connection().execute(
+                _CONTEXT_QUERY, {"start": start, "conversation": conversation_id, "user": user_id, "limit": limit}
+            ).all()
+            if not rows:
+                _check_owner(session, user_id, conversation_id)
+            return [ContextRow(*row) for row in rows]
 
     def branch_ids(self, user_id: str, conversation_id: str, tip: str, *, limit: int = 10_000) -> list[str]:
         """Ids on the branch from ``tip`` towards the root, newest first (no rows loaded)."""

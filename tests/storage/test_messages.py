@@ -193,3 +193,39 @@ def test_other_user_cannot_touch_messages(store: Storage, user_id: str, other_us
         with pytest.raises(NotFound):
             call()
     assert store.messages.get(user_id, m.id).content == ""
+
+
+def test_context_pages_walk_the_branch_newest_first(store: Storage, user_id: str, other_user_id: str,
+                                                    conv_id: str) -> None:
+    ids = [store.messages.add(user_id, conv_id, role="user" if i % 2 == 0 else "assistant", content=f"m{i}").id
+           for i in range(7)]
+    # A sibling branch is not on the walk from the tip.
+    store.messages.add(user_id, conv_id, role="assistant", content="other", parent_id=ids[2], advance=False)
+    first = store.messages.context_page(user_id, conv_id, ids[-1], limit=3)
+    assert [r.content for r in first] == ["m6", "m5", "m4"]
+    assert first[-1].parent_id == ids[3] and first[0].status == "done" and first[0].parts == []
+    rest = store.messages.context_page(user_id, conv_id, first[-1].parent_id, limit=10)
+    assert [r.id for r in rest] == ids[3::-1] and rest[-1].parent_id is None
+    with pytest.raises(NotFound):
+        store.messages.context_page(other_user_id, conv_id, ids[-1])
+    # Only a message of this conversation starts a walk.
+    elsewhere = store.conversations.create(user_id, title="else").id
+    assert store.messages.context_page(user_id, elsewhere, ids[-1]) == []
+
+
+def test_pinned_and_referenced_rows_oldest_first(store: Storage, user_id: str, other_user_id: str,
+                                                 conv_id: str) -> None:
+    ids = [store.messages.add(user_id, conv_id, role="user" if i % 2 == 0 else "assistant", content=f"m{i}").id
+           for i in range(6)]
+    assert store.messages.pinned_and_referenced(user_id, conv_id) == []
+    store.messages.pin(user_id, ids[3])
+    store.messages.add_reference(user_id, ids[5], ids[1])
+    store.messages.add_reference(user_id, ids[4], ids[3])  # pinned and referenced: listed once
+    rows = store.messages.pinned_and_referenced(user_id, conv_id)
+    assert [r.content for r in rows] == ["m1", "m3"]
+    store.messages.pin(user_id, ids[3], False)
+    assert [r.content for r in store.messages.pinned_and_referenced(user_id, conv_id)] == ["m1", "m3"]
+    store.messages.pin(user_id, ids[0])
+    assert [r.content for r in store.messages.pinned_and_referenced(user_id, conv_id)] == ["m0", "m1", "m3"]
+    # Another user's conversation has none to offer.
+    assert store.messages.pinned_and_referenced(other_user_id, conv_id) == []

@@ -120,3 +120,34 @@ def test_opening_a_current_database_does_not_import_alembic(tmp_path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_database_at_0001_upgrades_with_its_data_and_search(empty_db_url: str, tmp_path) -> None:
+    """A real older revision: history written at 0001 survives the upgrade, stays
+    searchable, and the pinned-message index exists afterwards."""
+    from alembic import command
+
+    store = Storage.open(empty_db_url)
+    with store.db.engine.begin() as connection:
+        command.downgrade(migrate.alembic_config(connection), "0001")
+    user = store.users.ensure("local:older").id
+    conv = store.conversations.create(user, title="kept").id
+    message = store.messages.add(user, conv, role="user", content="a zephyr of history")
+    store.close()
+
+    database = Database(empty_db_url)
+    assert migrate.current_revision(database) == "0001"
+    migrate.ensure_current(database, backup_dir=tmp_path / "backups")
+    assert migrate.current_revision(database) == HEAD
+    indexes = {index["name"] for index in inspect(database.engine).get_indexes("messages")}
+    database.close()
+    assert "ix_messages_pinned" in indexes
+
+    store = Storage.open(empty_db_url)
+    try:
+        assert store.messages.get(user, message.id).content == "a zephyr of history"
+        assert [hit.message_id for hit in store.search.search(user, "zephyr").messages] == [message.id]
+        store.messages.pin(user, message.id)
+        assert [row.id for row in store.messages.pinned_and_referenced(user, conv)] == [message.id]
+    finally:
+        store.close()

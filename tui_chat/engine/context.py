@@ -30,7 +30,11 @@ if TYPE_CHECKING:
 #: Tokens the chat format adds per message (role and separators), and to prime the reply.
 MESSAGE_OVERHEAD = 4
 REPLY_PRIMING = 3
-PAGE = 200
+#: Pages of the branch walk: at least PAGE rows, at most MAX_PAGE; the first one sized
+#: for the budget at TOKENS_PER_MESSAGE tokens a message.
+PAGE = 64
+MAX_PAGE = 4096
+TOKENS_PER_MESSAGE = 96
 MEMORY_HEADER = "Facts the user asked you to remember (use them when relevant):"
 SUMMARY_HEADER = "Summary of the earlier part of this conversation:"
 
@@ -74,6 +78,10 @@ class ContextLimits:
 def to_chat_message(record: Any, load_image: Callable[[str], bytes | None] | None = None) -> ChatMessage | None:
     """A stored message as a provider message (None for rows with nothing to send)."""
     parts = record.parts or []
+    if not parts and record.role != "tool":  # plain text: most of a long history
+        if record.role == "assistant" and not record.content:
+            return None  # an answer that never produced anything
+        return ChatMessage(role=record.role, text=record.content)
     if record.role == "tool":
         result = next((p for p in parts if p.get("type") == "tool_result"), None)
         if result is None:
@@ -160,7 +168,7 @@ class ContextBuilder:
         stopped = False
         summarizing = conversation.context_strategy == "summarize" or keep_recent is not None
         newly: list[str] = []
-        for group in _groups(self._walk(conversation.id, tip)):
+        for group in _groups(self._walk(conversation.id, tip, budget)):
             group = [r for r in group if r.id not in extra_ids] or group
             ids = [r.id for r in group]
             if all(i in extra_ids for i in ids):
@@ -226,26 +234,23 @@ class ContextBuilder:
             dropped=stopped,
         )
 
-    def _walk(self, conversation_id: str, tip: str | None) -> Iterator[Any]:
-        """The branch from ``tip`` to the root, newest first, a page at a time."""
-        if tip is None:
-            return
-        before: str | None = None
-        while True:
-            items, more = self.storage.messages.context_page(self.user_id, conversation_id, tip, before=before,
-                                                             limit=PAGE)
-            yield from reversed(items)
-            if not more or not items:
+    def _walk(self, conversation_id: str, tip: str | None, budget: int) -> Iterator[Any]:
+        """The branch from ``tip`` to the root, newest first, in pages (one statement
+        each). The first page holds about what ``budget`` tokens of typical messages
+        need, and pages grow fourfold, so a long walk costs one or two queries."""
+        start, limit = tip, min(max(budget // TOKENS_PER_MESSAGE, PAGE), MAX_PAGE)
+        while start is not None:
+            rows = self.storage.messages.context_page(self.user_id, conversation_id, start, limit=limit)
+            yield from rows
+            if len(rows) < limit:
                 return
-            before = items[0].id
+            start, limit = rows[-1].parent_id, min(limit * 4, MAX_PAGE)
 
     def _pinned_and_referenced(self, conversation_id: str, room: int, sizes: "_Sizer") -> list[Any]:
         """Pinned and referenced messages, oldest first, as many as fit half the budget."""
-        wanted = self.storage.messages.pinned_and_referenced(self.user_id, conversation_id)  # oldest first
         room = room // 2
         chosen = []
-        for message_id in wanted:
-            record = self.storage.messages.get(self.user_id, message_id)
+        for record in self.storage.messages.pinned_and_referenced(self.user_id, conversation_id):
             size = sizes.one(record)
             if size <= room:
                 chosen.append(record)
