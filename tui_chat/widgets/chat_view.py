@@ -16,7 +16,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Static
 
-from .message import ErrorNotice, MessageData, MessageView
+from .message import ErrorNotice, MessageData, MessageView, attach_tool_call, fold_tool_messages
 
 EMPTY_TEXT = (
     "Start a conversation: type below and press Enter.\n\n"
@@ -58,7 +58,9 @@ class ChatView(VerticalScroll, can_focus=False):
         self.mount(Static(Content.styled(EMPTY_TEXT, "$foreground-muted"), classes="empty-state", markup=False))
 
     def show_messages(self, items: Iterable[MessageData], *, has_more: bool) -> None:
-        """Replace the view with one page (oldest first) and follow the end."""
+        """Replace the view with one page (oldest first) and follow the end. Tool messages
+        show as entries under the answer that made the calls."""
+        items = fold_tool_messages(items)
         self.remove_children()
         self.has_more = has_more
         self.loading_older = False
@@ -78,6 +80,8 @@ class ChatView(VerticalScroll, can_focus=False):
         for marker in self.query(".older-marker"):
             marker.remove()
         self.has_more = has_more
+        items = fold_tool_messages(items)
+        self._fold_into(items[-1] if items else None)
         views: list[Static | MessageView] = [MessageView(item) for item in items]
         if has_more:
             views.insert(0, self._older_marker())
@@ -97,6 +101,16 @@ class ChatView(VerticalScroll, can_focus=False):
 
         self.call_after_refresh(keep_place)
 
+    def _fold_into(self, answer: MessageData | None) -> None:
+        """Tool messages at the top of the view that belong to ``answer`` (the last one
+        of an older page) move under it."""
+        if answer is None or answer.role != "assistant" or not answer.tools:
+            return
+        for view in self.message_views:
+            if view.data.role != "tool" or view.data.tool is None or not attach_tool_call(answer, view.data.tool):
+                break
+            view.remove()
+
     def _older_marker(self) -> Static:
         return Static(Content.styled("↑ older messages: scroll up to load", "$foreground-muted"),
                       classes="older-marker", markup=False)
@@ -113,6 +127,17 @@ class ChatView(VerticalScroll, can_focus=False):
     def add_error(self, message: str, prompt: str | None) -> ErrorNotice:
         notice = ErrorNotice(message, prompt)
         self.mount(notice)
+        return notice
+
+    def add_notice(self, message: str) -> Static:
+        """A line from the app in the conversation (a compaction, ...), not from the model."""
+        for empty in self.query(".empty-state"):
+            empty.remove()
+        notice = Static(Content.styled(f"↧ {message}", "$text-accent"), classes="notice -info standalone",
+                        markup=False)
+        self.mount(notice)
+        if not self.is_anchored:
+            self.anchor()
         return notice
 
     def remove_after(self, view: MessageView | None) -> None:

@@ -103,8 +103,25 @@ class MessageController:
                 feedback = storage.messages.feedback(uid, record.id)
                 rating = feedback.rating if feedback else None
             data.append(MessageData.from_record(record, siblings=(siblings.index + 1, count) if count > 1 else None,
-                                                rating=rating))
+                                                rating=rating, execution=self._execution(record)))
         return data
+
+    def _execution(self, record: Any) -> Any:
+        """The tool_executions row a tool message reports on: both versions of the
+        arguments, who decided, how it ended (None when it is not there)."""
+        if record.role != "tool":
+            return None
+        execution_id = next((p.get("execution_id") for p in record.parts or ()
+                             if isinstance(p, dict) and p.get("type") == "tool_result"), None)
+        if not execution_id:
+            return None
+        from storage import NotFound
+
+        services = self.app.services
+        try:
+            return services.storage.tools.get(services.user_id, execution_id)
+        except NotFound:  # deleted (or another user's): the message's own parts are shown
+            return None
 
     def _context_numbers(self, conversation: Any, items: list[Any]) -> tuple[int | None, int | None]:
         tokens = None

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ...widgets.message import MessageData, MessageView
+from ...widgets.message import MessageData, MessageView, ToolCallData, ToolEntry
+
+#: How a stopped turn is described in its notification.
+STOP_REASONS = {"budget": "a budget cap was reached", "max_turns": "too many tool steps",
+                "max_cost": "the cost limit was reached", "policy": "the tool policy stopped the run",
+                "context": "the conversation no longer fits the model's window"}
 
 if TYPE_CHECKING:
     from textual.worker import Worker
@@ -39,6 +44,7 @@ class TurnController:
         self.screen = screen
         self.worker: "Worker[None] | None" = None
         self.current: MessageView | None = None
+        self.tool_entries: dict[str, ToolEntry] = {}  # by execution id, for the running turn
 
     @property
     def app(self) -> "ChatApp":
@@ -125,14 +131,14 @@ class TurnController:
                         status.update_state(activity="retrying",
                                             detail=f"attempt {event.attempt + 1} in {event.delay:.0f} s: {event.reason}")
                     elif kind == "tool_call":
-                        self._tool_line(f"⚙ {event.name} {_short(event.arguments)} (risk: {event.risk})")
+                        self._tool_requested(event)
+                    elif kind == "approval_needed":
+                        self._tool_update(event.execution_id, status="waiting", reason=event.reason)
                     elif kind == "tool_decision":
-                        verdict = "approved" if event.approved else "denied"
-                        self._tool_line(f"  {verdict} by {event.decided_by}: {event.reason}",
-                                        "$text-success" if event.approved else "$text-warning")
+                        self._tool_update(event.execution_id, status="running" if event.approved else "denied",
+                                          decided_by=event.decided_by, reason=event.reason)
                     elif kind == "tool_result":
-                        self._tool_line(f"  → {_short(event.output, 200)}",
-                                        "$text-error" if event.is_error else "$foreground-muted")
+                        await self._tool_finished(event)
                     elif kind == "usage":
                         if event.cost_usd is not None and cost is not None:
                             cost = cost + Decimal(str(event.cost_usd))
@@ -145,25 +151,59 @@ class TurnController:
                     elif kind == "turn_finished":
                         finished_ok = event.status in ("done", "stopped")
                         if event.stop_reason:
-                            app.notify(f"Stopped: {event.stop_reason.replace('_', ' ')}", severity="warning")
+                            reason = STOP_REASONS.get(event.stop_reason, event.stop_reason.replace("_", " "))
+                            app.notify(f"Stopped: {reason}", severity="warning")
             status.update_state(activity="idle" if finished_ok else "error", detail="")
         except asyncio.CancelledError:
             if self.current is not None and self.current.streaming:
                 self.current.finish("cancelled")
+            for entry in self.tool_entries.values():
+                if entry.call.status in ("requested", "waiting", "running"):
+                    entry.update_call(status="cancelled")
             status.update_state(activity="cancelled", detail="")
             raise
         finally:
             if plan.cleanup is not None:
                 app.spawn(app.io(plan.cleanup), name="tidy up the edit", group="tidy")
             self.current = None
+            self.tool_entries = {}
             if conversation_id is not None:
                 screen.turn_finished(conversation_id, time.monotonic() - started)
 
-    def _tool_line(self, text: str, style: str = "$foreground-muted") -> None:
-        if self.current is not None:
-            self.current.add_tool_line(text, style)
+    # --- tool calls: one collapsed entry each, under the answer that made them ------------
+
+    def _tool_requested(self, event: Any) -> None:
+        if self.current is None:
+            return
+        call = ToolCallData(event.call_id, event.name, event.arguments, execution_id=event.execution_id,
+                            risk=event.risk)
+        self.tool_entries[event.execution_id] = self.current.add_tool(call)
+
+    def _tool_update(self, execution_id: str, **changes: Any) -> None:
+        entry = self.tool_entries.get(execution_id)
+        if entry is not None:
+            entry.update_call(**changes)
+
+    async def _tool_finished(self, event: Any) -> None:
+        entry = self.tool_entries.get(event.execution_id)
+        if entry is None:
+            return
+        status = "denied" if entry.call.status == "denied" else "error" if event.is_error else "done"
+        entry.update_call(status=status, result=event.output, is_error=event.is_error)
+        from storage import StorageError
+
+        services = self.app.services
+        try:  # the stored row also knows the arguments as edited in the prompt and the note
+            execution = await self.app.io(services.storage.tools.get, services.user_id, event.execution_id)
+        except StorageError:  # the entry already shows what the events said
+            return
+        entry.call.apply_execution(execution)
+        entry.refresh_call(status)
 
     def _show_error(self, event: Any, plan: TurnPlan) -> None:
+        if event.kind == "budget":
+            self._show_budget_refusal(event, plan)
+            return
         view = self.current
         if view is not None and (event.message_id in (None, view.data.id)):
             view.finish("error", event.message)
@@ -173,8 +213,15 @@ class TurnController:
             retry = plan.prompt if plan.regenerate_from is None else None
             self.screen.chat.add_error(event.message, retry)
 
+    def _show_budget_refusal(self, event: Any, plan: TurnPlan) -> None:
+        """A budget cap stopped the turn: before it began (nothing was sent or stored),
+        or between the steps of a tool loop (what was answered is kept)."""
+        from .context_budget import budget_refusal
 
-def _short(value: Any, limit: int = 80) -> str:
-    text = value if isinstance(value, str) else str(value)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+        if self.current is None:
+            retry = plan.prompt if plan.regenerate_from is None else None
+            self.screen.chat.add_error(budget_refusal(event.message), retry)
+        else:
+            self.screen.chat.add_error(f"Stopped before the next step: {event.message}. What was answered is kept; "
+                                       f"raise or remove the cap in Settings (F2) to go on.", None)
+
