@@ -129,3 +129,47 @@ def test_help(snap_compare, make_tui):
     A focused message — keys in accent colour with their descriptions."""
     app = make_tui()
     assert snap_compare(app, terminal_size=(120, 50), press=["f1"], run_before=ready)
+
+
+def test_tool_audit(snap_compare, make_tui, context):
+    """The tool audit (F4) over five seeded calls, newest first: fetch_url pending in
+    “Research notes”; write_file with edited arguments (✎ path=notes.txt, content=final
+    notes), failed after 1.2 s, decided by user; read_file completed (auto, $0.00);
+    rm -rf build denied by user; git status completed in 41 ms, decided by “rule
+    run_shell(git status)”. Above: the empty tool, status, conversation and since
+    filters; below: “5 calls” and the highlighted fetch_url call in full — its
+    conversation, request time, the arguments as requested — then the footer keys."""
+    from tests.tui.audit_seed import seed_tool_calls
+
+    seed_tool_calls(context.storage, context.user.id)
+    app = make_tui()
+
+    async def run_before(pilot: Any) -> None:
+        await ready(pilot)
+        await pilot.press("f4")
+        await settle(pilot)
+        quiet(pilot.app)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_usage_stats(snap_compare, make_tui, context):
+    """Usage stats (F5) for the last 30 days, by day: 2026-02-13 to 2026-03-14; the
+    summary says 5 calls, 7,500 tokens in and 1,500 out, cost $0.0220 + unknown,
+    response time p50 2,500 ms / p95 3,850 ms, first token p50 350 ms / p95 485 ms,
+    1 error of 5 calls, ratings 3 up / 1 down (75% up) and a warning that one call's
+    price is unknown; two column charts (tokens, cost per day) with columns only for
+    12–14 March, the 13th tallest in both; the table lists the three days and a total."""
+    from tests.tui.audit_seed import seed_usage
+
+    seed_usage(context.storage, context.user.id)
+    app = make_tui()
+
+    async def run_before(pilot: Any) -> None:
+        await ready(pilot)
+        await pilot.press("f5")
+        await settle(pilot)
+        await wait_until(pilot, lambda: getattr(pilot.app.screen, "report", None) is not None)
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -18,7 +18,7 @@ def loaded_after(code: str) -> set[str]:
 @pytest.mark.parametrize("module", [
     "storage", "storage.services.messages", "storage.migrate", "tui_chat.engine.turn", "tui_chat.engine.context",
     "tui_chat.providers", "tui_chat.scripted", "tui_chat.transfer", "tui_chat.secrets", "tui_chat.cli",
-    "tui_chat.tools",
+    "tui_chat.tools", "tui_chat.stats",
 ])
 def test_core_modules_do_not_import_textual(module: str) -> None:
     assert "textual" not in loaded_after(f"import {module}")

@@ -26,10 +26,13 @@ def _sections() -> list[tuple[str, type]]:
     from ..widgets.message import MessageView
     from ..widgets.prompt import PromptInput
     from ..widgets.sidebar import ConversationList
+    from .audit import AuditScreen
     from .chat import ChatScreen
+    from .stats import StatsScreen
 
     return [("Everywhere", ChatApp), ("Chat", ChatScreen), ("Prompt", PromptInput),
-            ("Conversation list (sidebar)", ConversationList), ("A focused message", MessageView)]
+            ("Conversation list (sidebar)", ConversationList), ("A focused message", MessageView),
+            ("Tool audit (F4)", AuditScreen), ("Usage stats (F5)", StatsScreen)]
 
 
 def _bindings(cls: type) -> Iterable[Binding]:

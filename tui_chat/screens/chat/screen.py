@@ -43,6 +43,8 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+r", "regenerate_last", "Regenerate", show=False, id="chat.regenerate"),
         Binding("ctrl+y", "copy_last", "Copy answer", show=False, id="chat.copy"),
         Binding("f3", "toggle_archived", "Archived", show=False, id="chat.archived"),
+        Binding("f4", "audit", "Tool audit", show=False, id="chat.audit"),
+        Binding("f5", "stats", "Usage stats", show=False, id="chat.stats"),
     ]
 
     def __init__(self) -> None:
@@ -314,6 +316,18 @@ class ChatScreen(Screen[None]):
 
         self.chat_app.push_screen(SettingsScreen(self.conversation, dict(self.draft)), self._settings_saved)
 
+    def action_audit(self) -> None:
+        from ..audit import AuditScreen
+
+        if not isinstance(self.chat_app.screen, AuditScreen):
+            self.chat_app.push_screen(AuditScreen())
+
+    def action_stats(self) -> None:
+        from ..stats import StatsScreen
+
+        if not isinstance(self.chat_app.screen, StatsScreen):
+            self.chat_app.push_screen(StatsScreen())
+
     def _settings_saved(self, result: Any) -> None:
         if result is None:
             return
@@ -342,6 +356,10 @@ class ChatScreen(Screen[None]):
         yield SystemCommand("New conversation", "Start a new chat (Ctrl+N)", self.action_new_conversation)
         yield SystemCommand("Search conversations", "Full-text search in the sidebar (Ctrl+F)", self.action_search)
         yield SystemCommand("Settings", "Model, system prompt, parameters, theme (F2)", self.action_settings)
+        yield SystemCommand("Tool audit", "Every tool call and its decision; make a rule from one (F4)",
+                            self.action_audit)
+        yield SystemCommand("Usage stats", "Tokens, cost, response times, errors and ratings (F5)",
+                            self.action_stats)
         yield SystemCommand("Toggle sidebar", "Show or hide the conversation list (Ctrl+B)",
                             self.action_toggle_sidebar)
         yield SystemCommand("Show archived conversations", "Switch the sidebar to archived chats (F3)",
