@@ -35,6 +35,36 @@ def text(rng: random.Random, n: int) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(n))
 
 
+def fill_conversation(store: Storage, user: str, conversation_id: str, count: int, rng: random.Random,
+                      label: bool = False) -> None:
+    """``count`` alternating user/assistant messages in one linear branch, inserted in
+    bulk, with exact token counts cached; with ``label`` each text starts "[mN]"."""
+    from sqlalchemy import insert
+
+    from storage.ids import new_id
+    from storage.models import Conversation, Message
+    from storage.types import utcnow
+
+    rows, parent = [], None
+    encoding = get_encoding("o200k_base")
+    for i in range(count):
+        role = "user" if i % 2 == 0 else "assistant"
+        content = text(rng, rng.randint(20, 60) if role == "user" else rng.randint(80, 300))
+        if label:
+            content = f"[m{i}] {content}"
+        ident = new_id()
+        rows.append({"id": ident, "conversation_id": conversation_id, "user_id": user, "parent_id": parent,
+                     "role": role, "content": content, "parts": [], "status": "done",
+                     "token_count": len(encoding.encode_ordinary(content)), "meta": {},
+                     "created_at": utcnow(), "updated_at": utcnow(), "content_type": "text",
+                     "is_pinned": False, "is_edited": False})
+        parent = ident
+    with store.db.write() as session:
+        session.execute(insert(Message), rows)
+        session.query(Conversation).filter(Conversation.id == conversation_id).update(
+            {"current_message_id": parent, "message_count": len(rows), "last_message_at": utcnow()})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
@@ -48,28 +78,7 @@ def main() -> None:
         user = store.users.ensure("local:bench").id
         conv = store.conversations.create(user, provider="openai", model="gpt-4o")
         started = time.perf_counter()
-        from sqlalchemy import insert
-
-        from storage.ids import new_id
-        from storage.models import Conversation, Message
-        from storage.types import utcnow
-
-        rows, parent = [], None
-        encoding = get_encoding("o200k_base")
-        for i in range(args.messages):
-            role = "user" if i % 2 == 0 else "assistant"
-            content = text(rng, rng.randint(20, 60) if role == "user" else rng.randint(80, 300))
-            ident = new_id()
-            rows.append({"id": ident, "conversation_id": conv.id, "user_id": user, "parent_id": parent,
-                         "role": role, "content": content, "parts": [], "status": "done",
-                         "token_count": len(encoding.encode_ordinary(content)), "meta": {},
-                         "created_at": utcnow(), "updated_at": utcnow(), "content_type": "text",
-                         "is_pinned": False, "is_edited": False})
-            parent = ident
-        with store.db.write() as session:
-            session.execute(insert(Message), rows)
-            session.query(Conversation).filter(Conversation.id == conv.id).update(
-                {"current_message_id": parent, "message_count": len(rows)})
+        fill_conversation(store, user, conv.id, args.messages, rng)
         build_s = time.perf_counter() - started
 
         builder = ContextBuilder(store, user)
