@@ -19,7 +19,11 @@ async def test_prompt_streams_an_answer_that_is_stored(make_tui, provider, conte
         views = screen.chat.message_views
         assert [v.data.role for v in views] == ["user", "assistant"]
         assert views[1].text == answer
-        assert "First bold point." in views[1]._body.plain_text()
+        body = views[1]._body
+        assert "First bold point." in body.plain_text()
+        # The room kept for more text while it streamed is given back at the end.
+        await settle(pilot)
+        assert body.size.height == len(body.plain_text().splitlines())
         assert screen.status.state.activity == "idle"
         conversation = screen.conversation
         assert conversation is not None

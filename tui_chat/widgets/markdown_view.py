@@ -108,9 +108,13 @@ class StreamingMarkdown(Widget):
     def finish(self) -> None:
         """The reply is over: render the rest as finished blocks."""
         self.flush()
+        reserved = self._height()
         self.streaming = False
         self._reserved = 0
         self._update(self._splitter.finish())
+        if self._height() != reserved:  # give back the room kept for more text
+            self._painted.clear()
+            self.refresh(layout=True)
 
     def set_text(self, text: str) -> None:
         """Show a whole (stored) reply."""
