@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from ..providers.base import (
@@ -550,6 +551,32 @@ class ChatEngine:
         except Exception:  # a missing file is reported by the provider as a missing image
             log.warning("attachment %s could not be read", attachment_id)
             return None
+
+    def preview_context(self, conversation_id: str | None, draft: str = "", *, provider: str | None = None,
+                        model: str | None = None, system: str | None = None,
+                        settings: dict[str, Any] | None = None) -> Any:
+        """What the next turn would send with ``draft`` as its prompt, message by message,
+        without sending or recording anything (blocking: run it in a thread). With no
+        conversation, ``provider``/``model``/``system``/``settings`` describe the new one."""
+        from .preview import preview_context
+
+        conversation = self.storage.conversations.get(self.user_id, conversation_id) if conversation_id else None
+        provider_name = (conversation.provider if conversation else None) or provider or self.providers.default_name()
+        model_name = (conversation.model if conversation else None) or model or \
+            self.providers.default_model(provider_name)
+        kind = self.providers.settings(provider_name).kind
+        limits = self._limits(kind, model_name, conversation or SimpleNamespace(context_window=None))
+        generation = {**(settings or {}), **(conversation.settings if conversation else {})}
+        tool_tokens = estimate_tokens(json.dumps([s.parameters for s in self.tools.specs()])) if self.tools else 0
+        if conversation is None and system:
+            conversation_like = SimpleNamespace(id=None, system_prompt=system, context={}, summary=None,
+                                                context_strategy="truncate", current_message_id=None)
+        else:
+            conversation_like = conversation
+        return preview_context(self.storage, self.user_id, conversation_like, provider=provider_name,
+                               model=model_name, window=limits.window,
+                               reserve=limits.reserve(generation.get("max_tokens")), draft=draft,
+                               tool_tokens=tool_tokens, summary_headroom=SUMMARY_HEADROOM)
 
     async def compact(self, conversation_id: str, *, keep_recent: int = 4) -> Any:
         """Summarise all but the newest ``keep_recent`` messages now (/compact)."""
