@@ -107,8 +107,9 @@ def test_settings(snap_compare, make_tui, provider, context):
     """Settings for the open conversation over the dimmed chat: provider “fake”,
     model “gpt-4o” chosen from the list the provider returned, the model name field,
     an empty system prompt, temperature and max tokens left to the model's default,
-    then Preferences: theme textual-dark and empty default provider/model, with Save
-    and Cancel buttons."""
+    then Preferences: theme textual-dark and empty default provider/model, then the
+    Budgets heading with “No caps: nothing limits spending.” (the row to add a cap is
+    below, scrolled out of view, hence the scrollbar), with Save and Cancel buttons."""
     ids = seed_demo(context.storage, context.user.id)
     app = make_tui(options={"resume": ids["rust"]})
 

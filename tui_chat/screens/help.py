@@ -14,7 +14,8 @@ from textual.widgets import Label, Static
 #: Keys handled outside BINDINGS, documented here.
 EXTRA = {
     "Prompt": [("enter", "Send the message"), ("up / down", "At the first / last line: earlier prompts"),
-               ("paste", "Large pastes become a placeholder, expanded when sent")],
+               ("paste", "Large pastes become a placeholder, expanded when sent"),
+               ("/compact [N]", "Summarise older turns now, keeping the newest N messages (4)")],
     "Everywhere": [("ctrl+p", "Command palette: every action, and search across conversations"),
                    ("tab / shift+tab", "Move between the sidebar, messages and the prompt"),
                    ("mouse", "Click a conversation, a message, ‹ › on a branch switcher, Retry")],

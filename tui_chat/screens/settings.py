@@ -1,9 +1,10 @@
-"""Settings: this conversation's provider, model, system prompt and parameters, and the
-user's preferences (theme, default provider and model).
+"""Settings: this conversation's provider, model, system prompt and parameters, the
+user's preferences (theme, default provider and model) and budget caps.
 
 The screen collects and validates; it returns a :class:`SettingsResult` and the chat
 screen saves it. The model list comes from the provider (in the background); any
-model name can also be typed.
+model name can also be typed. Budget caps are saved as soon as they are added or
+removed (:mod:`.settings_budgets`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, TextArea
+
+from .settings_budgets import BudgetEditor
 
 TYPE_A_MODEL = "(type a model name below)"
 
@@ -93,6 +96,8 @@ class SettingsScreen(ModalScreen["SettingsResult | None"]):
                     yield Label("Default model", classes="settings-label")
                     yield Input(preferences.get("default_model") or "", placeholder="the provider's default",
                                 id="default-model", compact=True)
+                yield Label("Budgets (saved at once; a turn over a cap is not sent)", classes="settings-section")
+                yield BudgetEditor(id="budgets")
                 yield Label("", id="settings-error")
             with Horizontal(id="settings-buttons"):
                 yield Button("Save (Ctrl+S)", variant="primary", id="save", compact=True)

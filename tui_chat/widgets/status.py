@@ -1,4 +1,5 @@
-"""The status line: provider, model, context use, cost and what the app is doing."""
+"""The status line: provider, model, context use, cost, spend against the tightest budget
+cap, and what the app is doing."""
 
 from __future__ import annotations
 
@@ -30,12 +31,35 @@ def format_cost(cost: Decimal | float | None) -> str:
 
 
 @dataclass(frozen=True)
+class SpendGauge:
+    """What was spent in the period of the tightest budget that applies, against its cap."""
+
+    period: str  # day | month
+    spent: Decimal | int
+    cap: Decimal | int
+    tokens: bool = False  # a token cap (else US dollars)
+
+    @property
+    def ratio(self) -> float:
+        if not self.cap:
+            return 1.0  # a cap of 0 blocks every call
+        return float(Decimal(self.spent) / Decimal(self.cap))
+
+    def label(self) -> str:
+        when = "today" if self.period == "day" else "month"
+        if self.tokens:
+            return f"{when} {compact_number(int(self.spent))}/{compact_number(int(self.cap))} tok"
+        return f"{when} {format_cost(self.spent)}/{format_cost(self.cap)}"
+
+
+@dataclass(frozen=True)
 class StatusState:
     provider: str = ""
     model: str = ""
     context_tokens: int | None = None
     context_window: int | None = None
     cost: Decimal | None = Decimal(0)
+    spend: SpendGauge | None = None  # None: no budget applies
     activity: str = "idle"  # idle | starting | streaming | retrying | cancelled | error | loading
     detail: str = ""
 
@@ -76,6 +100,10 @@ class StatusLine(Static):
         elif s.context_tokens:
             parts.append(Content.styled(f"ctx {compact_number(s.context_tokens)}", "$foreground-muted"))
         parts.append(Content.styled(format_cost(s.cost), "$foreground-muted"))
+        if s.spend is not None:
+            ratio = s.spend.ratio
+            style = "$text-error" if ratio >= 1 else "$text-warning" if ratio >= 0.8 else "$foreground-muted"
+            parts.append(Content.styled(s.spend.label() + (" (cap reached)" if ratio >= 1 else ""), style))
         marker = {
             "idle": ("○ ready", "$foreground-muted"),
             "loading": ("… loading", "$foreground-muted"),

@@ -14,13 +14,14 @@ from textual import on
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from ...widgets.chat_view import ChatView
+from ...widgets.footer import KeyFooter
 from ...widgets.message import ErrorNotice, MessageData, MessageView
 from ...widgets.prompt import PromptInput
 from ...widgets.sidebar import ConversationSidebar
 from ...widgets.status import StatusLine
+from .context_budget import ContextBudgetController
 from .conversations import ConversationController
 from .messages import LoadedPage, MessageController
 from .turns import TurnController, TurnPlan
@@ -39,6 +40,7 @@ class ChatScreen(Screen[None]):
         Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="chat.sidebar"),
         Binding("ctrl+f", "search", "Search", id="chat.search"),
         Binding("f2", "settings", "Settings", id="chat.settings"),
+        Binding("ctrl+o", "context_view", "Context", show=False, id="chat.context"),
         Binding("ctrl+up", "focus_messages", "Messages", id="chat.messages"),
         Binding("ctrl+r", "regenerate_last", "Regenerate", show=False, id="chat.regenerate"),
         Binding("ctrl+y", "copy_last", "Copy answer", show=False, id="chat.copy"),
@@ -55,6 +57,7 @@ class ChatScreen(Screen[None]):
         self.conversations = ConversationController(self)
         self.messages = MessageController(self)
         self.turns = TurnController(self)
+        self.context_budget = ContextBudgetController(self)
 
     @property
     def chat_app(self) -> "ChatApp":
@@ -73,7 +76,7 @@ class ChatScreen(Screen[None]):
         self.call_after_refresh(self._add_footer)
 
     async def _add_footer(self) -> None:
-        await self.mount(Footer())
+        await self.mount(KeyFooter())
         self.refresh_bindings()
 
     @property
@@ -127,6 +130,7 @@ class ChatScreen(Screen[None]):
         provider, model = await self.chat_app.io(defaults)
         if self.conversation is None:
             self.status.update_state(provider=provider, model=model)
+            self.context_budget.refresh_spend()
 
     def _idle_activity(self) -> str:
         return "loading" if self.status.state.activity == "loading" else "idle"
@@ -147,6 +151,7 @@ class ChatScreen(Screen[None]):
                                  context_tokens=page.context_tokens, context_window=page.context_window,
                                  activity=self._idle_activity(), detail="")
         self.sub_title = record.title or "New conversation"
+        self.context_budget.refresh_spend()
 
     def conversation_created(self, conversation_id: str) -> None:
         self.chat_app.spawn(self._adopt(conversation_id), name="open the new conversation", group="adopt")
@@ -178,6 +183,7 @@ class ChatScreen(Screen[None]):
         if self.conversation is None or self.conversation.id == record.id:
             self.conversation = record
             self.status.update_state(cost=record.total_cost)
+        self.context_budget.refresh_spend()
         self.messages.refresh_details(conversation_id)
         self.conversations.reload()
         app.answer_finished(seconds, record.title or "New conversation")
@@ -196,6 +202,8 @@ class ChatScreen(Screen[None]):
         if self.turns.running:
             self.notify("An answer is still being written: wait, or press Escape to stop it.", severity="warning")
             event.prompt.load_text(event.text)
+            return
+        if self.context_budget.handle_command(event.text):
             return
         self.send(event.text)
 
@@ -328,8 +336,12 @@ class ChatScreen(Screen[None]):
         if not isinstance(self.chat_app.screen, StatsScreen):
             self.chat_app.push_screen(StatsScreen())
 
+    def action_context_view(self) -> None:
+        self.context_budget.open_view()
+
     def _settings_saved(self, result: Any) -> None:
         if result is None:
+            self.context_budget.refresh_spend()  # budgets are saved in the settings at once
             return
         self.chat_app.spawn(self._apply_settings(result), name="save the settings", group="settings")
 
@@ -348,6 +360,7 @@ class ChatScreen(Screen[None]):
             if "system_prompt" in result.conversation:
                 self.draft["system"] = result.conversation["system_prompt"]
             await self._show_defaults()
+        self.context_budget.refresh_spend()
         app.notify("Settings saved.")
 
     # --- the command palette -----------------------------------------------------------
@@ -360,6 +373,10 @@ class ChatScreen(Screen[None]):
                             self.action_audit)
         yield SystemCommand("Usage stats", "Tokens, cost, response times, errors and ratings (F5)",
                             self.action_stats)
+        yield SystemCommand("Context view", "What the next turn sends, summarises or drops; memory on/off (Ctrl+O)",
+                            self.action_context_view)
+        yield SystemCommand("Compact conversation", "Summarise older turns now, like /compact",
+                            self.context_budget.compact)
         yield SystemCommand("Toggle sidebar", "Show or hide the conversation list (Ctrl+B)",
                             self.action_toggle_sidebar)
         yield SystemCommand("Show archived conversations", "Switch the sidebar to archived chats (F3)",
