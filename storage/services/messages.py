@@ -467,6 +467,39 @@ class MessageService(Service):
                 .order_by(Message.created_at, Message.id)))
             return Siblings(ids, ids.index(message_id))
 
+    def siblings_many(self, user_id: str, message_ids: Sequence[str]) -> dict[str, Siblings]:
+        """:meth:`siblings` for many messages (a page of a conversation) in two statements.
+        Messages that are not the user's are left out."""
+        if not message_ids:
+            return {}
+        with self.db.read() as session:
+            rows = session.execute(
+                select(Message.id, Message.parent_id, Message.conversation_id)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(Message.id.in_(list(message_ids)), Conversation.user_id == user_id)).all()
+            if not rows:
+                return {}
+            parents = {row.parent_id for row in rows if row.parent_id is not None}
+            roots = {row.conversation_id for row in rows if row.parent_id is None}
+            groups: dict[tuple[str, str | None], list[str]] = {}
+            clauses = []
+            if parents:
+                clauses.append(Message.parent_id.in_(parents))
+            if roots:
+                clauses.append(Message.parent_id.is_(None) & Message.conversation_id.in_(roots))
+            query = (select(Message.id, Message.parent_id, Message.conversation_id)
+                     .where(clauses[0] if len(clauses) == 1 else clauses[0] | clauses[1])
+                     .order_by(Message.created_at, Message.id))
+            for row in session.execute(query):
+                key = (row.conversation_id, row.parent_id) if row.parent_id is None else ("", row.parent_id)
+                groups.setdefault(key, []).append(row.id)
+            result: dict[str, Siblings] = {}
+            for row in rows:
+                key = (row.conversation_id, None) if row.parent_id is None else ("", row.parent_id)
+                ids = tuple(groups.get(key, (row.id,)))
+                result[row.id] = Siblings(ids, ids.index(row.id) if row.id in ids else 0)
+            return result
+
     def switch_branch(self, user_id: str, message_id: str) -> str:
         """Show the branch through ``message_id``: the tip becomes its newest descendant."""
         with self.db.write() as session:
@@ -620,6 +653,15 @@ class MessageService(Service):
             row = session.scalars(select(MessageFeedback).where(
                 MessageFeedback.message_id == message_id, MessageFeedback.user_id == user_id)).one_or_none()
             return to_record(FeedbackRecord, row) if row else None
+
+    def feedback_many(self, user_id: str, message_ids: Sequence[str]) -> dict[str, FeedbackRecord]:
+        """The user's feedback on each of ``message_ids`` that has some, in one statement."""
+        if not message_ids:
+            return {}
+        with self.db.read() as session:
+            rows = session.scalars(select(MessageFeedback).where(
+                MessageFeedback.message_id.in_(list(message_ids)), MessageFeedback.user_id == user_id))
+            return {row.message_id: to_record(FeedbackRecord, row) for row in rows}
 
     # --- helpers ---------------------------------------------------------------------
 

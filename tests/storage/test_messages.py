@@ -229,3 +229,22 @@ def test_pinned_and_referenced_rows_oldest_first(store: Storage, user_id: str, o
     assert [r.content for r in store.messages.pinned_and_referenced(user_id, conv_id)] == ["m0", "m1", "m3"]
     # Another user's conversation has none to offer.
     assert store.messages.pinned_and_referenced(other_user_id, conv_id) == []
+
+
+def test_siblings_and_feedback_of_a_page_at_once(store: Storage, user_id: str, conv_id: str) -> None:
+    root = store.messages.add(user_id, conv_id, role="user", content="first")
+    other_root = store.messages.add(user_id, conv_id, role="user", content="first, edited", parent_id=None,
+                                    advance=False)
+    q = store.messages.add(user_id, conv_id, role="assistant", content="answer", parent_id=root.id)
+    first = store.messages.add(user_id, conv_id, role="user", content="joke please", parent_id=q.id)
+    second = store.messages.add(user_id, conv_id, role="assistant", content="joke", parent_id=first.id)
+    again = store.messages.add(user_id, conv_id, role="assistant", content="joke two", parent_id=first.id)
+    store.messages.set_feedback(user_id, again.id, 1, "funny")
+    ids = [root.id, q.id, first.id, second.id, again.id]
+    many = store.messages.siblings_many(user_id, ids)
+    assert many == {i: store.messages.siblings(user_id, i) for i in ids}
+    assert many[root.id].ids == (root.id, other_root.id) and many[again.id].label == "2/2"
+    assert many[q.id].ids == (q.id,)
+    feedback = store.messages.feedback_many(user_id, ids)
+    assert list(feedback) == [again.id] and feedback[again.id].rating == 1
+    assert store.messages.siblings_many("someone-else", ids) == {} and store.messages.feedback_many(user_id, []) == {}

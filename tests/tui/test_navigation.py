@@ -1,7 +1,10 @@
 """Moving through a long conversation from the keyboard: k/up walks to older messages
-and, past the oldest one loaded, loads the page before it."""
+and, past the oldest one loaded, loads the page before it; every key moves one message,
+however fast the keys come."""
 
 from __future__ import annotations
+
+from textual import events
 
 from tests.tui.helpers import settle, started, wait_until
 
@@ -12,6 +15,69 @@ def on_screen(app) -> bool:
     """The focused message's first line is inside the chat view."""
     view, chat = app.focused, app.screen.chat
     return chat.region.contains(view.region.x, view.region.y)
+
+
+def focused_label(app) -> str:
+    return app.focused.text.split(" ", 1)[0] if app.focused is not None and hasattr(app.focused, "text") else ""
+
+
+def burst(app, key: str, count: int) -> None:
+    """``count`` presses queued at once, as a terminal delivers a held key or a pasted
+    run of keys: all of them wait in the app's queue before it handles the first."""
+    for _ in range(count):
+        app.post_message(events.Key(key, key))
+
+
+def fill(context, count: int, text: str = "words") -> str:
+    storage, uid = context.storage, context.user.id
+    conversation = storage.conversations.create(uid, title="long").id
+    for i in range(count):
+        storage.messages.add(uid, conversation, role="user" if i % 2 == 0 else "assistant", content=f"[m{i}] {text}")
+    return conversation
+
+
+async def test_keys_pressed_without_pauses_each_move_one_message(make_tui, context):
+    conversation = fill(context, 40, "words" + LONG)
+    app = make_tui()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(pilot)
+        app.screen.open_conversation(conversation)
+        await settle(pilot)
+        await pilot.press("ctrl+up", *["k"] * 12)
+        await settle(pilot)
+        assert focused_label(app) == "[m27]" and on_screen(app)
+        burst(app, "k", 9)
+        burst(app, "j", 3)
+        await settle(pilot)
+        assert focused_label(app) == "[m21]" and on_screen(app)
+
+
+async def test_a_burst_of_keys_crosses_page_boundaries(make_tui, context):
+    conversation = fill(context, 130)
+    app = make_tui()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(pilot)
+        screen = app.screen
+        screen.open_conversation(conversation)
+        await settle(pilot)
+        loaded = len(screen.chat.message_views)
+        assert loaded < 130
+        await pilot.press("ctrl+up", *["k"] * (loaded + 5))
+        await settle(pilot)
+        assert focused_label(app) == f"[m{129 - loaded - 5}]" and on_screen(app)
+        # Held down past two more page boundaries, then one step forward, all queued at once.
+        burst(app, "k", 60)
+        burst(app, "j", 1)
+        await wait_until(pilot, lambda: focused_label(app) == f"[m{129 - loaded - 64}]")
+        await settle(pilot)
+        assert focused_label(app) == f"[m{129 - loaded - 64}]" and on_screen(app)
+        # At the oldest message more k presses stay there.
+        burst(app, "k", 129 - loaded - 64 + 10)
+        await wait_until(pilot, lambda: focused_label(app) == "[m0]")
+        await settle(pilot)
+        assert len(screen.chat.message_views) == 130 and not screen.chat.has_more
+        await pilot.press("j")
+        assert focused_label(app) == "[m1]" and on_screen(app)
 
 
 async def test_k_walks_back_through_pages_of_history(make_tui, context):

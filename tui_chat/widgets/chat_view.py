@@ -4,6 +4,11 @@ Only the newest page of the branch is mounted when a conversation opens; scrolli
 the top asks for the page before it (:class:`ChatView.OlderRequested`). The view is
 anchored to the bottom, so it follows a streaming answer while the reader is at the
 end, and stops following as soon as they scroll up.
+
+From the keyboard (k/j on a focused message) the view moves the focus itself, one
+message per key however fast the keys come: a step past the oldest loaded message asks
+for the page before it and is taken, with any steps that arrive meanwhile, when that
+page is mounted.
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ class ChatView(VerticalScroll, can_focus=False):
         super().__init__(id=id, classes=classes)
         self.has_more = False
         self.loading_older = False
+        # Keyboard steps past the oldest loaded message, waiting for the older page:
+        # the message they count from (it keeps the focus meanwhile) and how many.
+        self._steps_from: MessageView | None = None
+        self._steps_pending = 0
 
     def on_mount(self) -> None:
         self.show_empty()
@@ -55,6 +64,7 @@ class ChatView(VerticalScroll, can_focus=False):
     def show_empty(self) -> None:
         self.remove_children()
         self.has_more = False
+        self._forget_steps()
         self.mount(Static(Content.styled(EMPTY_TEXT, "$foreground-muted"), classes="empty-state", markup=False))
 
     def show_messages(self, items: Iterable[MessageData], *, has_more: bool) -> None:
@@ -64,6 +74,7 @@ class ChatView(VerticalScroll, can_focus=False):
         self.remove_children()
         self.has_more = has_more
         self.loading_older = False
+        self._forget_steps()
         widgets: list[Static | MessageView] = []
         if has_more:
             widgets.append(self._older_marker())
@@ -81,11 +92,18 @@ class ChatView(VerticalScroll, can_focus=False):
             marker.remove()
         self.has_more = has_more
         items = fold_tool_messages(items)
+        waiting = self._steps_from
         self._fold_into(items[-1] if items else None)
         views: list[Static | MessageView] = [MessageView(item) for item in items]
+        if waiting is not None and self._steps_from is None and views:
+            # The focused tool message was folded into the answer that made the call:
+            # that answer is where it now shows, one step back.
+            self._steps_from, self._steps_pending = views[-1], self._steps_pending - 1  # type: ignore[assignment]
+            views[-1].focus(scroll_visible=False)
         if has_more:
             views.insert(0, self._older_marker())
         if not views:
+            self._take_pending_steps()
             return
         before_height = self.virtual_size.height
         first = self.children[0] if self.children else None
@@ -98,6 +116,7 @@ class ChatView(VerticalScroll, can_focus=False):
             added = self.virtual_size.height - before_height
             if added > 0:
                 self.scroll_to(y=self.scroll_y + added, animate=False, immediate=True)
+            self._take_pending_steps()
 
         self.call_after_refresh(keep_place)
 
@@ -109,6 +128,8 @@ class ChatView(VerticalScroll, can_focus=False):
         for view in self.message_views:
             if view.data.role != "tool" or view.data.tool is None or not attach_tool_call(answer, view.data.tool):
                 break
+            if view is self._steps_from:  # it goes: count the steps from the answer instead
+                self._steps_from = None
             view.remove()
 
     def _older_marker(self) -> Static:
@@ -176,12 +197,61 @@ class ChatView(VerticalScroll, can_focus=False):
         # growth of a streaming answer.
         return super()._size_updated(size, virtual_size, container_size, layout=False)
 
+    # --- keyboard navigation -----------------------------------------------------------
+
+    def step_focus(self, origin: MessageView, step: int) -> bool:
+        """Move the focus ``step`` messages from ``origin`` (the focused message) and
+        scroll it into view. Past the oldest loaded message the older page is requested
+        and the rest of the steps are taken when it is mounted. False when the step goes
+        past the newest message (the caller decides where the focus goes then)."""
+        if self._steps_pending and origin is self._steps_from:
+            self._steps_pending -= step
+            if self._steps_pending > 0:
+                return True
+            step, self._steps_from, self._steps_pending = -self._steps_pending, None, 0
+            if step == 0:
+                return True
+        views = self.message_views
+        if origin not in views:
+            return True
+        index = views.index(origin) + step
+        if index >= len(views):
+            return False
+        if index < 0 and self.has_more:
+            self._steps_from, self._steps_pending = views[0], -index
+            self._focus_view(views[0])
+            self.request_older()
+            return True
+        self._focus_view(views[max(index, 0)])
+        return True
+
+    def _focus_view(self, view: MessageView) -> None:
+        if self.screen.focused is not view:
+            view.focus(scroll_visible=False)
+        view.scroll_visible(animate=False)
+
+    def _take_pending_steps(self) -> None:
+        """The older page is mounted (or there was none): take the steps that waited."""
+        origin, steps = self._steps_from, self._steps_pending
+        self._forget_steps()
+        if steps and origin is not None and self.screen.focused is origin:
+            self.step_focus(origin, -steps)
+
+    def _forget_steps(self) -> None:
+        self._steps_from, self._steps_pending = None, 0
+
     # --- paging ------------------------------------------------------------------------
+
+    def request_older(self) -> None:
+        """Ask for the page before the oldest loaded message (once at a time)."""
+        if not self.has_more or self.loading_older:
+            return
+        oldest = self.oldest_id
+        if oldest is not None:
+            self.loading_older = True
+            self.post_message(self.OlderRequested(oldest))
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
-        if new_value <= 1 and old_value > new_value and self.has_more and not self.loading_older:
-            oldest = self.oldest_id
-            if oldest is not None:
-                self.loading_older = True
-                self.post_message(self.OlderRequested(oldest))
+        if new_value <= 1 and old_value > new_value:
+            self.request_older()

@@ -485,15 +485,23 @@ class MessageView(Vertical, can_focus=True):
     def action_request(self, action: str) -> None:
         self.post_message(self.ActionRequested(self, action))
 
+    def focus(self, scroll_visible: bool = True) -> "MessageView":
+        """Focus this message now, not after the messages already queued.
+
+        Textual's ``focus()`` defers the change to the app's queue. A key is bound to an
+        action on whatever has the focus when the key reaches the app, so keys that
+        arrive in a burst (held down, or sent together by a terminal multiplexer) would
+        all act on the message focused before the first of them: k pressed five times
+        would move one message. A mounted message takes the focus at once; one being
+        mounted takes it the usual way."""
+        if not self.is_mounted or not self.is_attached:
+            return super().focus(scroll_visible)
+        self.screen.set_focus(self, scroll_visible=scroll_visible)
+        return self
+
     def action_neighbour(self, step: int) -> None:
-        siblings = [w for w in self.parent.children if isinstance(w, MessageView)] if self.parent else []
-        if self not in siblings:
-            return
-        index = siblings.index(self) + step
-        if 0 <= index < len(siblings):
-            siblings[index].focus()
-            siblings[index].scroll_visible(animate=False)
-        elif step > 0:
+        move = getattr(self.parent, "step_focus", None)
+        if move is not None and not move(self, step):  # past the newest message
             self.screen.action_focus_prompt() if hasattr(self.screen, "action_focus_prompt") else None
 
 

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from .screen import ChatScreen
 
 PAGE = 50
+#: The fewest messages a conversation opens with. It opens with enough to fill the view
+#: (a message takes at least three rows) and no more: each one mounted costs time and
+#: memory, and older ones come a page at a time as the reader goes up.
+FIRST_PAGE = 16
 #: How many pages back a search hit is looked for on the current branch.
 MAX_REVEAL_PAGES = 40
 
@@ -47,7 +51,8 @@ class MessageController:
                        exclusive=True)
 
     async def _open(self, conversation_id: str, reveal: str | None) -> None:
-        page = await self.app.io(self._load, conversation_id, reveal)
+        first = min(PAGE, max(FIRST_PAGE, self.screen.size.height // 2))
+        page = await self.app.io(self._load, conversation_id, reveal, None, first)
         self.screen.show_conversation(page)
         if reveal and not self.screen.chat.reveal(reveal):
             self.app.notify("That message is no longer in this conversation.", severity="warning")
@@ -94,15 +99,16 @@ class MessageController:
     def _to_data(self, records: list[Any]) -> list[MessageData]:
         services = self.app.services
         storage, uid = services.storage, services.user_id
+        ids = [record.id for record in records]
+        all_siblings = storage.messages.siblings_many(uid, ids)
+        ratings = {key: fb.rating for key, fb in storage.messages.feedback_many(uid, ids).items()}
         data = []
         for record in records:
-            siblings = storage.messages.siblings(uid, record.id)
-            count = len(siblings.ids)
-            rating = None
-            if record.role == "assistant":
-                feedback = storage.messages.feedback(uid, record.id)
-                rating = feedback.rating if feedback else None
-            data.append(MessageData.from_record(record, siblings=(siblings.index + 1, count) if count > 1 else None,
+            siblings = all_siblings.get(record.id)
+            count = len(siblings.ids) if siblings is not None else 1
+            rating = ratings.get(record.id) if record.role == "assistant" else None
+            shown = (siblings.index + 1, count) if siblings is not None and count > 1 else None
+            data.append(MessageData.from_record(record, siblings=shown,
                                                 rating=rating, execution=self._execution(record)))
         return data
 
