@@ -9,6 +9,7 @@ warmed up after that. Every worker runs on the app, so one handler
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable
@@ -149,6 +150,13 @@ class ChatApp(App[int]):
 
     def _warmed(self) -> None:
         self.screen_stack[0].post_message(self.Warmed())
+        if self.services.warm_up:
+            # Everything loaded so far (modules, styles, widgets, the renderer) lives as
+            # long as the app: collect the start-up garbage once, then keep those objects
+            # out of every later collection. A full collection otherwise walks all of
+            # them, a pause of a tenth of a second or more in the middle of an answer.
+            gc.collect()
+            gc.freeze()
 
     def show_welcome(self) -> None:
         from .screens.welcome import WelcomeScreen

@@ -44,7 +44,7 @@ class StreamingMarkdown(Widget):
     #: Seconds between re-renders of the tail while text streams in.
     interval: float = 0.075
     #: Lines of room added at a time while streaming.
-    reserve: int = 8
+    reserve: int = 16
 
     def __init__(self, source: str = "", *, streaming: bool = False, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:

@@ -115,4 +115,6 @@ class StatusLine(Static):
         }.get(s.activity, (s.activity, "$foreground-muted"))
         activity = marker[0] + (f" {s.detail}" if s.detail else "")
         parts.append(Content.styled(activity, marker[1]))
-        self.update(Content(" │ ").join(parts))
+        # One line whatever it says: no layout pass (which would re-arrange the whole
+        # screen twice a second while an answer streams), just a repaint.
+        self.update(Content(" │ ").join(parts), layout=False)
