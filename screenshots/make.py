@@ -122,6 +122,14 @@ async def main() -> None:
             await settle(pilot)
 
         await shoot(build(context, server, resume=ids["poem"]), "help", help_screen)
+
+        async def context_view(pilot: Any) -> None:
+            pilot.app.screen.prompt.load_text("And how do lifetimes interact with async?")
+            await pilot.press("ctrl+o")
+            await until(pilot, lambda: getattr(pilot.app.screen, "preview", None) is not None)
+            await settle(pilot)
+
+        await shoot(build(context, server, resume=ids["rust"]), "context-view", context_view)
         empty.close()
         context.close()
 
