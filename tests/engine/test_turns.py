@@ -163,6 +163,13 @@ async def test_budget_refuses_a_turn(engine, store: Storage, user_id: str, fake_
     events = await collect(engine, TurnRequest("x", provider="fake-openai"))
     assert any(isinstance(e, ev.TurnError) and e.kind == "budget" for e in events)
     assert events[-1].stop_reason == "budget" and fake_provider.chat_requests() == []
+    # A refused first prompt leaves no empty conversation behind.
+    assert events[-1].conversation_id is None and store.conversations.list(user_id).items == []
+    # In an existing conversation it is refused the same way, and nothing is added to it.
+    conversation = store.conversations.create(user_id, provider="fake-openai", model="gpt-4o")
+    events = await collect(engine, TurnRequest("y", conversation_id=conversation.id))
+    assert events[-1].stop_reason == "budget" and events[-1].conversation_id == conversation.id
+    assert store.messages.count(user_id, conversation.id) == 0 and fake_provider.chat_requests() == []
 
 
 async def test_context_never_exceeds_the_window(engine, store: Storage, user_id: str, fake_provider) -> None:

@@ -161,7 +161,7 @@ async def test_a_turn_refused_by_a_budget_says_so_in_the_conversation(make_tui, 
         assert any("budget cap was reached" in n.message for n in app._notifications)
         assert "(cap reached)" in screen.status.render().plain
     assert provider.chat_requests() == []
-    assert not any(storage.messages.count(uid, c.id) for c in storage.conversations.list(uid).items)
+    assert storage.conversations.list(uid).items == []  # no empty conversation left behind
 
 
 async def test_settings_add_and_remove_caps(make_tui, provider, context):

@@ -139,7 +139,7 @@ class ResponseFinished(Event):
 @dataclass(frozen=True, slots=True)
 class TurnFinished(Event):
     type: ClassVar[str] = "turn_finished"
-    conversation_id: str
+    conversation_id: str | None  # None: refused before a new conversation was created
     message_id: str | None
     text: str
     finish_reason: str

@@ -113,6 +113,15 @@ class ChatEngine:
     async def run(self, request: TurnRequest) -> AsyncIterator[ev.EngineEvent]:
         storage, uid = self.storage, self.user_id
         try:
+            if not request.conversation_id:
+                # A new conversation is created only for a turn the budget allows: a
+                # refused first prompt leaves nothing behind.
+                name = request.provider or await self._db(self.providers.default_name)
+                check = await self._db(storage.budgets.check, uid, name)
+                if not check.allowed:
+                    yield ev.TurnError("budget", check.message)
+                    yield ev.TurnFinished(None, None, "", "budget", "stopped", stop_reason="budget")
+                    return
             conversation, new = await self._db(self._prepare_conversation, request)
             provider_name = request.provider or conversation.provider
             model = request.model or conversation.model
