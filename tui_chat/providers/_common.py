@@ -154,6 +154,30 @@ def make_error(kind: ErrorKind, detail: str, provider: str) -> ProviderError:
     return ProviderError(kind, f"{_PREFIX[kind]}: {detail}", provider=provider)
 
 
+def sdk_error(exc: Exception, sdk: Any, base: type[Exception], provider: str, secret: str | None, *,
+              mid_stream: bool, timeouts: tuple[type[BaseException], ...],
+              transport: tuple[type[BaseException], ...]) -> ProviderError | None:
+    """The ProviderError for ``exc`` raised through the SDK module ``sdk`` (openai and
+    anthropic name their exceptions alike; ``base`` is the SDK's root exception); None
+    for a non-SDK error before any response arrived (a bug here, not a provider failure:
+    let it surface as itself)."""
+    if isinstance(exc, ProviderError):
+        return exc
+    if isinstance(exc, (sdk.APITimeoutError, *timeouts)):
+        return connection_error(exc, provider, mid_stream=mid_stream, timed_out=True)
+    if isinstance(exc, (sdk.APIConnectionError, *transport)):
+        return connection_error(exc, provider, mid_stream=mid_stream)
+    if isinstance(exc, sdk.APIResponseValidationError):
+        return protocol_error(exc.message, provider)
+    if isinstance(exc, sdk.APIError):  # status errors and in-stream error events
+        return status_error(exc, provider, secret)
+    if isinstance(exc, json.JSONDecodeError):
+        return protocol_error(f"malformed JSON in the event stream ({exc.msg})", provider)
+    if isinstance(exc, base) or mid_stream:
+        return protocol_error(f"{type(exc).__name__}: {exc}", provider)
+    return None
+
+
 _FINISH = {
     "stop": "stop",
     "end_turn": "stop",

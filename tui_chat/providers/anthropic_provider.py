@@ -34,11 +34,10 @@ import httpx2
 
 from tui_chat.providers._common import (
     clean_message,
-    connection_error,
     make_error,
     normalise_finish,
     protocol_error,
-    status_error,
+    sdk_error,
 )
 from tui_chat.providers.base import (
     ChatMessage,
@@ -157,31 +156,15 @@ class AnthropicProvider:
         yield StreamFinished(normalise_finish(stop_reason, had_tool_calls=had_calls), stop_reason)
 
     def _map(self, exc: Exception, *, mid_stream: bool) -> ProviderError | None:
-        """The ProviderError for ``exc``; None for a non-SDK error before any response
-        arrived (a bug here, not a provider failure: let it surface as itself)."""
-        name, key = self.settings.name, self.settings.api_key
-        if isinstance(exc, ProviderError):
-            return exc
-        if isinstance(exc, (anthropic.APITimeoutError, httpx2.TimeoutException)):
-            return connection_error(exc, name, mid_stream=mid_stream, timed_out=True)
-        if isinstance(exc, (anthropic.APIConnectionError, *_TRANSPORT_ERRORS)):
-            return connection_error(exc, name, mid_stream=mid_stream)
-        if isinstance(exc, anthropic.APIResponseValidationError):
-            return protocol_error(exc.message, name)
-        if isinstance(exc, anthropic.APIError):  # status errors and in-stream error events
-            return status_error(exc, name, key)
+        """The ProviderError for ``exc`` (see :func:`sdk_error`)."""
+        name = self.settings.name
         if isinstance(exc, TypeError) and "authentication" in str(exc):
             return make_error("auth", "no API key (store one with the keys command or set ANTHROPIC_API_KEY)",
                               name)
-        if isinstance(exc, json.JSONDecodeError):
-            return protocol_error(f"malformed JSON in the event stream ({exc.msg})", name)
         if isinstance(exc, anthropic.CredentialsError):
             return make_error("auth", f"no usable credentials ({clean_message(exc)})", name)
-        if isinstance(exc, anthropic.AnthropicError):
-            return protocol_error(f"{type(exc).__name__}: {exc}", name)
-        if not mid_stream:
-            return None
-        return protocol_error(f"{type(exc).__name__}: {exc}", name)
+        return sdk_error(exc, anthropic, anthropic.AnthropicError, name, self.settings.api_key,
+                         mid_stream=mid_stream, timeouts=(httpx2.TimeoutException,), transport=_TRANSPORT_ERRORS)
 
     # --- request -----------------------------------------------------------------------
 

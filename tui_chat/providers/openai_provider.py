@@ -31,11 +31,10 @@ import openai
 
 from tui_chat.providers._common import (
     clean_message,
-    connection_error,
     make_error,
     normalise_finish,
     protocol_error,
-    status_error,
+    sdk_error,
     stream_error,
 )
 from tui_chat.providers.base import (
@@ -197,26 +196,9 @@ class OpenAIProvider:
         yield StreamFinished(normalise_finish(finish, had_tool_calls=had_calls), finish)
 
     def _map(self, exc: Exception, *, mid_stream: bool) -> ProviderError | None:
-        """The ProviderError for ``exc``; None for a non-SDK error before any response
-        arrived (a bug here, not a provider failure: let it surface as itself)."""
-        name, key = self.settings.name, self.settings.api_key
-        if isinstance(exc, ProviderError):
-            return exc
-        if isinstance(exc, (openai.APITimeoutError, httpx2.TimeoutException)):
-            return connection_error(exc, name, mid_stream=mid_stream, timed_out=True)
-        if isinstance(exc, (openai.APIConnectionError, *_TRANSPORT_ERRORS)):
-            return connection_error(exc, name, mid_stream=mid_stream)
-        if isinstance(exc, openai.APIResponseValidationError):
-            return protocol_error(exc.message, name)
-        if isinstance(exc, openai.APIError):
-            return status_error(exc, name, key)
-        if isinstance(exc, json.JSONDecodeError):
-            return protocol_error(f"malformed JSON in the event stream ({exc.msg})", name)
-        if isinstance(exc, openai.OpenAIError):
-            return protocol_error(f"{type(exc).__name__}: {exc}", name)
-        if not mid_stream:
-            return None
-        return protocol_error(f"{type(exc).__name__}: {exc}", name)
+        """The ProviderError for ``exc`` (see :func:`sdk_error`)."""
+        return sdk_error(exc, openai, openai.OpenAIError, self.settings.name, self.settings.api_key,
+                         mid_stream=mid_stream, timeouts=(httpx2.TimeoutException,), transport=_TRANSPORT_ERRORS)
 
     # --- request -----------------------------------------------------------------------
 
