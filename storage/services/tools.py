@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
 
 from .. import enums
 from ..errors import Conflict, NotFound, ValidationError
@@ -144,6 +145,16 @@ def _ms_between(start: datetime | None, end: datetime) -> int | None:
     if start is None:
         return None
     return max(0, round((end - start).total_seconds() * 1000))
+
+
+def _page_arguments(limit: int, status: str | tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """Check a page size and the statuses asked for (one or several)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
+        raise ValidationError("limit", f"must be between 1 and {MAX_LIST}")
+    statuses = (status,) if isinstance(status, str) else status
+    for value in statuses or ():
+        check_choice("status", value, enums.TOOL_STATUSES)
+    return statuses
 
 
 class ToolExecutionService(Service):
@@ -289,35 +300,33 @@ class ToolExecutionService(Service):
         before_id: str | None = None,
     ) -> list[ToolExecutionRecord]:
         """Executions, newest first; page with ``before_id`` (the last id of a page)."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
-            raise ValidationError("limit", f"must be between 1 and {MAX_LIST}")
-        statuses = (status,) if isinstance(status, str) else status
-        for value in statuses or ():
-            check_choice("status", value, enums.TOOL_STATUSES)
+        statuses = _page_arguments(limit, status)
         query = select(ToolExecution).where(ToolExecution.user_id == user_id)
         if tool_name is not None:
             query = query.where(ToolExecution.tool_name == tool_name)
-        if statuses:
-            query = query.where(ToolExecution.status.in_(statuses))
         if conversation_id is not None:
             query = query.where(ToolExecution.conversation_id == conversation_id)
+        with self.db.read() as session:
+            query = self._newest_first(session, query, user_id, statuses, since, until, before_id)
+            return [_record(row) for row in session.scalars(query.limit(limit)).all()]
+
+    def _newest_first(self, session: Session, query: Any, user_id: str, statuses: tuple[str, ...] | None,
+                      since: datetime | None, until: datetime | None, before_id: str | None) -> Any:
+        """``query`` narrowed to ``statuses`` and [since, until), newest first, starting
+        after ``before_id`` (the last execution of the previous page)."""
+        if statuses:
+            query = query.where(ToolExecution.status.in_(statuses))
         if since is not None:
             query = query.where(ToolExecution.created_at >= since)
         if until is not None:
             query = query.where(ToolExecution.created_at < until)
-        with self.db.read() as session:
-            if before_id is not None:
-                anchor = self._row(session, user_id, before_id)
-                query = query.where(
-                    or_(
-                        ToolExecution.created_at < anchor.created_at,
-                        and_(ToolExecution.created_at == anchor.created_at, ToolExecution.id < anchor.id),
-                    )
-                )
-            rows = session.scalars(
-                query.order_by(ToolExecution.created_at.desc(), ToolExecution.id.desc()).limit(limit)
-            ).all()
-            return [_record(row) for row in rows]
+        if before_id is not None:
+            anchor = self._row(session, user_id, before_id)
+            query = query.where(or_(
+                ToolExecution.created_at < anchor.created_at,
+                and_(ToolExecution.created_at == anchor.created_at, ToolExecution.id < anchor.id),
+            ))
+        return query.order_by(ToolExecution.created_at.desc(), ToolExecution.id.desc())
 
     def audit(
         self,
@@ -336,11 +345,7 @@ class ToolExecutionService(Service):
         ``tool`` matches any part of the tool name (``shell``, ``github.``), ignoring
         case; ``conversation`` is a conversation id or any part of its title. Page on
         with ``before_id`` (the last id of the previous page)."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIST:
-            raise ValidationError("limit", f"must be between 1 and {MAX_LIST}")
-        statuses = (status,) if isinstance(status, str) else status
-        for value in statuses or ():
-            check_choice("status", value, enums.TOOL_STATUSES)
+        statuses = _page_arguments(limit, status)
         check_length("tool", tool, 200)
         check_length("conversation", conversation, 500)
         for field, value in (("since", since), ("until", until)):
@@ -361,28 +366,13 @@ class ToolExecutionService(Service):
         )
         if tool is not None and tool.strip():
             query = query.where(ToolExecution.tool_name.ilike(_like_escaped(tool.strip()), escape="\\"))
-        if statuses:
-            query = query.where(ToolExecution.status.in_(statuses))
         if conversation is not None and conversation.strip():
             text = conversation.strip()
             query = query.where(or_(ToolExecution.conversation_id == text,
                                     Conversation.title.ilike(_like_escaped(text), escape="\\")))
-        if since is not None:
-            query = query.where(ToolExecution.created_at >= since)
-        if until is not None:
-            query = query.where(ToolExecution.created_at < until)
         with self.db.read() as session:
-            if before_id is not None:
-                anchor = self._row(session, user_id, before_id)
-                query = query.where(
-                    or_(
-                        ToolExecution.created_at < anchor.created_at,
-                        and_(ToolExecution.created_at == anchor.created_at, ToolExecution.id < anchor.id),
-                    )
-                )
-            rows = session.execute(
-                query.order_by(ToolExecution.created_at.desc(), ToolExecution.id.desc()).limit(limit + 1)
-            ).all()
+            query = self._newest_first(session, query, user_id, statuses, since, until, before_id)
+            rows = session.execute(query.limit(limit + 1)).all()
         entries = [AuditEntry(*row[:-1], has_error=bool(row[-1])) for row in rows[:limit]]
         return AuditPage(entries=entries, has_more=len(rows) > limit)
 
