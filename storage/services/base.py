@@ -9,6 +9,7 @@ query to it; another user's record is reported as not found.
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -45,6 +46,17 @@ def check_length(field: str, value: str | None, maximum: int, *, required: bool 
         raise ValidationError(field, "must not be empty")
     if len(value) > maximum:
         raise ValidationError(field, f"is {len(value):,} characters; the limit is {maximum:,}")
+    return value
+
+
+def check_json(field: str, value: Any, max_bytes: int) -> Any:
+    """``value``, if it is JSON data of at most ``max_bytes`` once encoded."""
+    try:
+        size = len(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise ValidationError(field, f"must be JSON data ({error})") from None
+    if size > max_bytes:
+        raise ValidationError(field, f"is {size:,} bytes of JSON; the limit is {max_bytes:,}")
     return value
 
 

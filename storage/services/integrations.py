@@ -16,7 +16,6 @@ also the prefix of the server's tools (``name.tool``), so it cannot contain a do
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,8 +28,8 @@ from .. import enums
 from ..errors import Conflict, NotFound, ValidationError
 from ..models import Integration, User
 from ..types import utcnow
-from .base import Service, check_choice, check_length, to_record
-from .providers import KEY_REF_RE, check_url, find_secrets
+from .base import Service, check_choice, check_json, check_length, to_record
+from .providers import KEY_REF_RE, check_url, refuse_secrets
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
@@ -90,19 +89,8 @@ def check_config(kind: str, config: Any) -> dict[str, Any]:
     check_choice("kind", kind, enums.INTEGRATION_KINDS)
     if not isinstance(config, dict):
         raise ValidationError("config", f"must be a mapping, not {type(config).__name__}")
-    try:
-        size = len(json.dumps(config, allow_nan=False))
-    except (TypeError, ValueError) as error:
-        raise ValidationError("config", f"must be JSON data ({error})") from None
-    if size > MAX_CONFIG_BYTES:
-        raise ValidationError("config", f"is {size:,} bytes; the limit is {MAX_CONFIG_BYTES:,}")
-    secrets = find_secrets(config)
-    if secrets:
-        raise ValidationError(
-            "config",
-            f"{', '.join(secrets)} looks like a secret; store credentials in the OS keyring and "
-            "reference them with credentials_ref",
-        )
+    check_json("config", config, MAX_CONFIG_BYTES)
+    refuse_secrets("config", config, "store credentials in the OS keyring and reference them with credentials_ref")
     if kind == "mcp-stdio":
         unknown = sorted(set(config) - _STDIO_KEYS)
         if unknown:

@@ -10,7 +10,6 @@ value shaped like an API key) is refused with a :class:`ValidationError`.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +23,7 @@ from .. import enums
 from ..errors import Conflict, NotFound, ValidationError
 from ..models import ProviderConfig, User
 from ..types import utcnow
-from .base import Service, check_choice, check_length, to_record
+from .base import Service, check_choice, check_json, check_length, to_record
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 KEY_REF_RE = re.compile(r"^[a-z][a-z0-9+.-]{0,30}:\S{1,260}$")
@@ -97,6 +96,13 @@ def find_secrets(value: Any, path: str = "") -> list[str]:
     return found
 
 
+def refuse_secrets(field: str, value: Any, advice: str) -> None:
+    """Refuse ``value`` when anything in it looks like a secret, saying where it should go."""
+    secrets = find_secrets(value)
+    if secrets:
+        raise ValidationError(field, f"{', '.join(secrets)} looks like a secret; {advice}")
+
+
 def check_url(field: str, url: str) -> str:
     """An http(s) URL with a host and no credentials in it."""
     check_length(field, url, 2048, required=True)
@@ -131,19 +137,8 @@ def _check_options(options: Any) -> dict[str, Any]:
         return {}
     if not isinstance(options, dict):
         raise ValidationError("options", f"must be a mapping, not {type(options).__name__}")
-    try:
-        size = len(json.dumps(options, allow_nan=False))
-    except (TypeError, ValueError) as error:
-        raise ValidationError("options", f"must be JSON data ({error})") from None
-    if size > MAX_OPTIONS_BYTES:
-        raise ValidationError("options", f"is {size:,} bytes; the limit is {MAX_OPTIONS_BYTES:,}")
-    secrets = find_secrets(options)
-    if secrets:
-        raise ValidationError(
-            "options",
-            f"{', '.join(secrets)} looks like a secret; keys belong in the OS keyring "
-            "(tui-chat keys set NAME), never in the database",
-        )
+    check_json("options", options, MAX_OPTIONS_BYTES)
+    refuse_secrets("options", options, "keys belong in the OS keyring (tui-chat keys set NAME), never in the database")
     return options
 
 

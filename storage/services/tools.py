@@ -17,7 +17,6 @@ sets ``completed_at``; ``execution_time_ms`` is set only for calls that started.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -30,7 +29,7 @@ from .. import enums
 from ..errors import Conflict, NotFound, ValidationError
 from ..models import ApprovalRule, Conversation, Message, ToolExecution
 from ..types import utcnow
-from .base import Service, check_choice, check_length, to_record
+from .base import Service, check_choice, check_json, check_length, to_record
 
 DECIDERS = ("user", "rule", "auto", "policy", "flag", "bypass")
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -115,16 +114,6 @@ def _like_escaped(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _check_json(field: str, value: Any) -> Any:
-    try:
-        size = len(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as error:
-        raise ValidationError(field, f"must be JSON data ({error})") from None
-    if size > MAX_JSON_BYTES:
-        raise ValidationError(field, f"is {size:,} bytes of JSON; the limit is {MAX_JSON_BYTES:,}")
-    return value
-
-
 def _check_cost(value: Decimal | int | str | None) -> Decimal | None:
     if value is None:
         return None
@@ -175,7 +164,7 @@ class ToolExecutionService(Service):
         check_length("tool_source", tool_source, 200, required=True)
         if not isinstance(parameters, dict):
             raise ValidationError("parameters", f"must be a mapping, not {type(parameters).__name__}")
-        _check_json("parameters", parameters)
+        check_json("parameters", parameters, MAX_JSON_BYTES)
         check_choice("risk_level", risk_level, enums.RISK_LEVELS)
         with self.db.write() as session:
             owned = select(Conversation.id).where(Conversation.id == conversation_id, Conversation.user_id == user_id)
@@ -232,7 +221,7 @@ class ToolExecutionService(Service):
         if approved_parameters is not None:
             if not isinstance(approved_parameters, dict):
                 raise ValidationError("approved_parameters", "must be a mapping")
-            _check_json("approved_parameters", approved_parameters)
+            check_json("approved_parameters", approved_parameters, MAX_JSON_BYTES)
         with self.db.write() as session:
             row = self._locked(session, user_id, execution_id)
             self._check_transition(row, "approved" if approved else "denied")
@@ -269,7 +258,7 @@ class ToolExecutionService(Service):
         self, user_id: str, execution_id: str, result: Any, cost: Decimal | int | str | None = None
     ) -> ToolExecutionRecord:
         """A running call finished with ``result`` (JSON data) and an optional cost."""
-        _check_json("result", result)
+        check_json("result", result, MAX_JSON_BYTES)
         amount = _check_cost(cost)
         return self._finish(user_id, execution_id, "completed", result=result, cost=amount)
 
