@@ -116,11 +116,10 @@ class ChatEngine:
             if not request.conversation_id:
                 # A new conversation is created only for a turn the budget allows: a
                 # refused first prompt leaves nothing behind.
-                name = request.provider or await self._db(self.providers.default_name)
-                check = await self._db(storage.budgets.check, uid, name)
-                if not check.allowed:
-                    yield ev.TurnError("budget", check.message)
-                    yield ev.TurnFinished(None, None, "", "budget", "stopped", stop_reason="budget")
+                refused = await self._over_budget(request.provider or await self._db(self.providers.default_name))
+                if refused:
+                    for event in _stopped("budget", refused, None):
+                        yield event
                     return
             conversation, new = await self._db(self._prepare_conversation, request)
             provider_name = request.provider or conversation.provider
@@ -132,14 +131,14 @@ class ChatEngine:
             yield ev.TurnError(exc.kind, str(exc))
             return
         if (conversation.meta.get("shared") or {}).get("read_only") or conversation.context.get("read_only"):
-            yield ev.TurnError("policy", "this conversation was shared with you read-only; "
-                                         "start a new conversation or ask the owner for a writable share")
-            yield ev.TurnFinished(conversation.id, None, "", "policy", "stopped", stop_reason="policy")
+            for event in _stopped("policy", "this conversation was shared with you read-only; start a new "
+                                            "conversation or ask the owner for a writable share", conversation.id):
+                yield event
             return
-        check = await self._db(storage.budgets.check, uid, provider_name)
-        if not check.allowed:
-            yield ev.TurnError("budget", check.message)
-            yield ev.TurnFinished(conversation.id, None, "", "budget", "stopped", stop_reason="budget")
+        refused = None if new else await self._over_budget(provider_name)  # a new one was checked above
+        if refused:
+            for event in _stopped("budget", refused, conversation.id):
+                yield event
             return
 
         user_message_id = None
@@ -249,10 +248,10 @@ class ChatEngine:
             if request.max_cost is not None and cost_total is not None and cost_total > request.max_cost:
                 stop_reason = "max_cost"
                 break
-            check = await self._db(storage.budgets.check, uid, provider_name)
-            if not check.allowed:
+            refused = await self._over_budget(provider_name)
+            if refused:
                 stop_reason = "budget"
-                yield ev.TurnError("budget", check.message)
+                yield ev.TurnError("budget", refused)
                 break
         if request.max_cost is not None and cost_total is not None and cost_total > request.max_cost:
             stop_reason = stop_reason or "max_cost"
@@ -377,6 +376,11 @@ class ChatEngine:
         yield ev.ToolResult(execution.id, call.id, name, output_text, is_error)
 
     # --- storage steps (run in a worker thread) --------------------------------------
+
+    async def _over_budget(self, provider_name: str) -> str | None:
+        """Why a turn with ``provider_name`` would exceed a budget cap, or None."""
+        check = await self._db(self.storage.budgets.check, self.user_id, provider_name)
+        return None if check.allowed else check.message
 
     def _prepare_conversation(self, request: TurnRequest) -> tuple[Any, bool]:
         storage, uid = self.storage, self.user_id
@@ -669,3 +673,9 @@ def heuristic_title(text: str, limit: int = 60) -> str:
         return line
     cut = line[:limit].rsplit(" ", 1)[0]
     return (cut or line[:limit]) + "…"
+
+
+def _stopped(reason: str, message: str, conversation_id: str | None) -> tuple[ev.EngineEvent, ...]:
+    """The events of a turn stopped before anything was sent: why, and the end."""
+    return (ev.TurnError(reason, message),
+            ev.TurnFinished(conversation_id, None, "", reason, "stopped", stop_reason=reason))
