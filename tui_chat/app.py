@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from .collect import FullCollections
 from .widgets.md_style import MarkdownStyle
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+#: Seconds after an answer ends before the full garbage collection put off while it streamed.
+COLLECT_AFTER = 1.0
 
 
 def _search_commands() -> Any:
@@ -79,6 +84,7 @@ class ChatApp(App[int]):
         self.preferences: dict[str, Any] = {}
         self._saving_theme = False
         self._preferences_loaded = False
+        self.full_collections = FullCollections()
 
     # --- start-up ----------------------------------------------------------------------
 
@@ -190,6 +196,15 @@ class ChatApp(App[int]):
               exclusive: bool = False) -> Worker[T]:
         """Run a coroutine as a worker of the app (failures reach the one funnel)."""
         return self.run_worker(work, name=name, group=group, exclusive=exclusive, exit_on_error=False)
+
+    def streaming_started(self) -> None:
+        """An answer is streaming: no full garbage collection until it is over."""
+        self.full_collections.hold()
+
+    def streaming_stopped(self) -> None:
+        """The answer is over: run the put-off full collection once the screen is still."""
+        if self.full_collections.release():
+            self.set_timer(COLLECT_AFTER, self.full_collections.collect)
 
     async def io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking call (storage, keyring, network set-up) in a thread."""

@@ -91,6 +91,7 @@ class TurnController:
         cost = status.state.cost
         model = ""
         finished_ok = False
+        app.streaming_started()
         try:
             async with aclosing(engine.run(request)) as events:
                 async for event in events:
@@ -163,6 +164,7 @@ class TurnController:
             status.update_state(activity="cancelled", detail="")
             raise
         finally:
+            app.streaming_stopped()
             if plan.cleanup is not None:
                 app.spawn(app.io(plan.cleanup), name="tidy up the edit", group="tidy")
             self.current = None
