@@ -21,6 +21,7 @@ from ...widgets.message import ErrorNotice, MessageData, MessageView
 from ...widgets.prompt import PromptInput
 from ...widgets.sidebar import ConversationSidebar
 from ...widgets.status import StatusLine
+from ..compositor import crop_repaints_to_rows
 from .context_budget import ContextBudgetController
 from .conversations import ConversationController
 from .messages import LoadedPage, MessageController
@@ -51,6 +52,7 @@ class ChatScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
+        crop_repaints_to_rows(self)
         self.conversation: Any = None
         #: Provider, model, system prompt and settings for the next new conversation.
         self.draft: dict[str, Any] = {}
