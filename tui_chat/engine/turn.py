@@ -9,6 +9,7 @@ records usage and cost, and finishes. Nothing here imports Textual.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -18,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..providers.base import (
     ChatMessage,
@@ -46,6 +47,11 @@ log = logging.getLogger(__name__)
 
 #: After summarising, the newest turns fill at most this share of the budget.
 SUMMARY_HEADROOM = 0.6
+#: Once the answer had to be waited for, wait this much longer before reading on (see
+#: :func:`batched_reads`). Far below what a reader notices; the TUI paints every 75 ms.
+READ_WINDOW = 0.06
+#: A wait on the network longer than this means the answer arrives at its own pace.
+_NETWORK_WAIT = 0.002
 REMEMBER = re.compile(r"^\s*remember that\s+(.{3,2000})$", re.IGNORECASE | re.DOTALL)
 TITLE_PROMPT = (
     "Write a short title (at most 6 words, no quotes, no trailing punctuation) for a conversation "
@@ -69,6 +75,39 @@ class TurnRequest:
     workspace: str = "."
     session_id: str | None = None
     window_id: str | None = None
+
+
+_T = TypeVar("_T")
+
+
+async def batched_reads(events: AsyncIterator[_T], window: float) -> AsyncIterator[_T]:
+    """``events``, but after an event that had to be waited for, wait ``window`` seconds
+    before asking for the next one.
+
+    A model answering at reading pace sends a token every few milliseconds, each in its
+    own network packet: reading them one by one wakes the process up for every token, and
+    each wake-up (event loop, HTTP client, SSE parser) costs far more than the token. The
+    pause lets the tokens that arrive meanwhile pile up in the socket and be read in one
+    go. An answer that is already waiting in the buffer (a fast model, a burst) is read
+    without pauses; ``window`` 0 turns this off.
+    """
+    async with contextlib.aclosing(events):  # type: ignore[type-var]
+        if window <= 0:
+            async for event in events:
+                yield event
+            return
+        clock = time.monotonic
+        iterator = aiter(events)
+        while True:
+            asked = clock()
+            try:
+                event = await anext(iterator)
+            except StopAsyncIteration:
+                return
+            waited = clock() - asked
+            yield event
+            if waited > _NETWORK_WAIT:
+                await asyncio.sleep(window)
 
 
 @dataclass
@@ -95,6 +134,7 @@ class ChatEngine:
         retry: RetryPolicy | None = None,
         flush_interval: float = 0.5,
         interactive: bool = True,
+        read_window: float = READ_WINDOW,
     ) -> None:
         self.storage = storage
         self.user_id = user_id
@@ -104,6 +144,7 @@ class ChatEngine:
         self.retry = retry or RetryPolicy()
         self.flush_interval = flush_interval
         self.interactive = interactive
+        self.read_window = read_window
 
     async def _db(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -271,7 +312,7 @@ class ChatEngine:
             attempt += 1
             outcome.started = time.monotonic()
             try:
-                async for event in provider.stream(request):
+                async for event in batched_reads(provider.stream(request), self.read_window):
                     if isinstance(event, PText):
                         if outcome.first_token is None:
                             outcome.first_token = time.monotonic()
