@@ -121,7 +121,8 @@ class ChatApp(App[int]):
         self.call_from_thread(self._warmed)
 
     def _warm_up(self) -> None:
-        """Import what the first answer needs, so sending it does not wait for imports."""
+        """Import and build what the first answer needs (the renderer, the engine, the
+        provider's SDK client), so that sending it waits for none of that."""
         from .widgets.md_render import render_lines
 
         render_lines("# w\n\n**b** `c`\n\n```python\nx = 1\n```\n\n| a |\n|---|\n| 1 |\n", 80, self.markdown_style)
@@ -129,10 +130,7 @@ class ChatApp(App[int]):
             engine = self.services.engine(self.approve_tool)
             directory = self.services.directory()
             name = directory.default_name()
-            directory.get(name)
-            from .providers import provider_class
-
-            provider_class(directory.configured()[name].kind)
+            directory.get(name).prepare()
             del engine
         except Exception:  # noqa: BLE001 - the first turn will report it properly
             log.debug("warm-up failed", exc_info=True)

@@ -171,3 +171,15 @@ async def test_aclose_closes_the_sdk_client(api: str, make_provider, fake_provid
     assert client is provider.client  # one SDK client per provider
     await provider.aclose()
     assert client.is_closed()
+
+
+async def test_prepare_builds_the_client_without_a_request(api: str, make_provider,
+                                                           fake_provider: FakeProviderServer) -> None:
+    """The TUI prepares the default provider while it starts, so that the first answer
+    waits for no client set-up; preparing sends nothing."""
+    provider = make_provider(api)
+    provider.prepare()
+    assert provider._client is not None
+    assert fake_provider.chat_requests() == []
+    fake_provider.queue(Scenario(text="Ready."))
+    assert text_of(await collect(provider)) == "Ready."

@@ -89,6 +89,9 @@ class AnthropicProvider:
                 raise make_error("config", clean_message(exc, s.api_key), s.name) from None
         return self._client
 
+    def prepare(self) -> None:
+        self.client.messages  # noqa: B018 - loads the resource modules
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()

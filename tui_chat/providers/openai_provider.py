@@ -112,6 +112,9 @@ class OpenAIProvider:
                 ) from None
         return self._client
 
+    def prepare(self) -> None:
+        self.client.chat.completions.with_streaming_response  # noqa: B018 - loads the resource modules
+
     async def aclose(self) -> None:
         if self._client is not None:
             await self._client.close()
