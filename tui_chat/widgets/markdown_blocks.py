@@ -24,7 +24,7 @@ CONTINUED = "tui-chat-continued"
 #: Marker: this fence is not closed yet (its last part is still to come).
 OPEN = "tui-chat-open"
 #: Split a code block once its unfinished part has this many lines.
-FENCE_SPLIT_LINES = 24
+FENCE_SPLIT_LINES = 12
 
 
 @lru_cache(maxsize=1)

@@ -44,7 +44,7 @@ class StreamingMarkdown(Widget):
     #: Seconds between re-renders of the tail while text streams in.
     interval: float = 0.075
     #: Lines of room added at a time while streaming.
-    reserve: int = 16
+    reserve: int = 20
 
     def __init__(self, source: str = "", *, streaming: bool = False, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
@@ -175,17 +175,16 @@ class StreamingMarkdown(Widget):
         lines = len(self._done) + len(self._tail)
         if self.streaming and lines > self._reserved:
             self._reserved = lines + self.reserve
-        if self._height() != height:
-            self._painted.clear()
-            self.refresh(layout=True)
-            return
         after = self._done[start:] + self._tail
         span = max(len(before), len(after))
         changed = [y for y in range(span)
                    if (before[y] if y < len(before) else None) != (after[y] if y < len(after) else None)]
-        if changed:
-            for y in changed:
-                self._painted.pop(start + y, None)
+        for y in changed:
+            self._painted.pop(start + y, None)
+        if self._height() != height:
+            # The lines above keep their place in the widget: their painted strips stay good.
+            self.refresh(layout=True)
+        elif changed:
             self.refresh(Region(0, start + changed[0], self._width, changed[-1] - changed[0] + 1))
 
     def _ensure_rendered(self, width: int) -> None:
