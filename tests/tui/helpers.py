@@ -42,3 +42,14 @@ async def send(pilot: Pilot[Any], text: str) -> None:
     screen.prompt.load_text(text)
     await pilot.press("enter")
     await settle(pilot)
+
+
+async def answer_streaming(pilot: Pilot[Any], prompt: str, expect: str) -> Any:
+    """Send ``prompt`` and return the answer's view once ``expect`` shows in it (the
+    answer still streaming, when the fake server paces it)."""
+    screen = pilot.app.screen
+    screen.prompt.load_text(prompt)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: len(screen.chat.message_views) == 2 and expect in
+                     screen.chat.message_views[1].text)
+    return screen.chat.message_views[1]

@@ -4,7 +4,7 @@ fake provider server."""
 from __future__ import annotations
 
 from tests.fakes.provider_server import Scenario
-from tests.tui.helpers import send, settle, started, wait_until
+from tests.tui.helpers import answer_streaming, send, settle, started
 from tui_chat.widgets.message import MessageView
 
 
@@ -40,13 +40,9 @@ async def test_escape_cancels_and_keeps_what_arrived(make_tui, provider, context
     async with app.run_test(size=(120, 40)) as pilot:
         await started(pilot)
         screen = app.screen
-        screen.prompt.load_text("Talk a lot")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: len(screen.chat.message_views) == 2 and "word" in
-                         screen.chat.message_views[1].text)
+        view = await answer_streaming(pilot, "Talk a lot", "word")
         await pilot.press("escape")
         await settle(pilot)
-        view = screen.chat.message_views[1]
         assert view.data.status == "cancelled"
         assert screen.status.state.activity == "cancelled"
         assert view.query(".notice.-cancelled")

@@ -6,11 +6,12 @@ from __future__ import annotations
 import functools
 import gc
 
+import pytest
 from textual._compositor import Compositor
 from textual.geometry import Region
 
 from tests.fakes.provider_server import Scenario
-from tests.tui.helpers import send, settle, started, wait_until
+from tests.tui.helpers import answer_streaming, send, settle, started
 from tui_chat.screens.compositor import RowCroppingCompositor
 
 
@@ -63,40 +64,20 @@ async def test_row_cropping_writes_what_the_stock_compositor_writes(make_tui, pr
         assert cropped_lines <= 6 < stock_lines
 
 
-async def test_no_full_collection_while_an_answer_streams(make_tui, provider):
-    provider.queue(Scenario(text="word " * 60, delay=0.01))
+@pytest.mark.parametrize("ending", ["finished", "cancelled"])
+async def test_no_full_collection_while_an_answer_streams(make_tui, provider, ending):
+    provider.queue(Scenario(text="word " * 60 if ending == "finished" else "word " * 400, delay=0.01))
     app = make_tui()
     thresholds = gc.get_threshold()
     async with app.run_test(size=(120, 40)) as pilot:
         await started(pilot)
-        screen = app.screen
-        screen.prompt.load_text("Talk")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: len(screen.chat.message_views) == 2 and "word" in
-                         screen.chat.message_views[1].text)
+        view = await answer_streaming(pilot, "Talk", "word")
         assert app.full_collections.held
         assert gc.get_threshold()[:2] == thresholds[:2]
         assert gc.get_threshold()[2] > 10_000
+        if ending == "cancelled":
+            await pilot.press("escape")
         await settle(pilot)
-        assert screen.chat.message_views[1].data.status == "done"
-        assert not app.full_collections.held
-        assert gc.get_threshold() == thresholds
-
-
-async def test_a_cancelled_answer_lets_go_of_the_collections_too(make_tui, provider):
-    provider.queue(Scenario(text="word " * 400, delay=0.02))
-    app = make_tui()
-    thresholds = gc.get_threshold()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await started(pilot)
-        screen = app.screen
-        screen.prompt.load_text("Talk a lot")
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: len(screen.chat.message_views) == 2 and "word" in
-                         screen.chat.message_views[1].text)
-        assert app.full_collections.held
-        await pilot.press("escape")
-        await settle(pilot)
-        assert screen.chat.message_views[1].data.status == "cancelled"
+        assert view.data.status == ("done" if ending == "finished" else "cancelled")
         assert not app.full_collections.held
         assert gc.get_threshold() == thresholds
