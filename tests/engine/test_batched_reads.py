@@ -68,3 +68,13 @@ async def test_stopping_early_closes_the_source() -> None:
             break
     assert source.closed
 
+
+
+async def test_no_pause_when_events_come_faster_than_they_are_read() -> None:
+    """A long run of ready events (a backlog, a fast model) before a wait: the wait is
+    the loop being busy or the sender catching up, not a paced answer; no pause."""
+    window = 0.2
+    source = Source([(f"e{i}", 0.0) for i in range(40)] + [("late", 0.01), ("next", 0.0)])
+    got, yielded = await _consume(source, window)
+    assert len(got) == 42
+    assert source.asked[41] - yielded[40] < window / 2

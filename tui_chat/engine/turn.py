@@ -50,8 +50,11 @@ SUMMARY_HEADROOM = 0.6
 #: Once the answer had to be waited for, wait this much longer before reading on (see
 #: :func:`batched_reads`). Far below what a reader notices; the TUI paints every 75 ms.
 READ_WINDOW = 0.06
-#: A wait on the network longer than this means the answer arrives at its own pace.
+#: A wait for the next event longer than this is a wait on the network (or the loop)...
 _NETWORK_WAIT = 0.002
+#: ...and when at most this many events came since the previous one, the answer arrives
+#: at its own pace. A backlog read in 64 KB gulps brings hundreds of events per wait.
+_PACED_RUN = 32
 REMEMBER = re.compile(r"^\s*remember that\s+(.{3,2000})$", re.IGNORECASE | re.DOTALL)
 TITLE_PROMPT = (
     "Write a short title (at most 6 words, no quotes, no trailing punctuation) for a conversation "
@@ -81,15 +84,16 @@ _T = TypeVar("_T")
 
 
 async def batched_reads(events: AsyncIterator[_T], window: float) -> AsyncIterator[_T]:
-    """``events``, but after an event that had to be waited for, wait ``window`` seconds
-    before asking for the next one.
+    """``events``, but when they come at their own pace, wait ``window`` seconds after
+    one that had to be waited for before asking for the next.
 
     A model answering at reading pace sends a token every few milliseconds, each in its
     own network packet: reading them one by one wakes the process up for every token, and
     each wake-up (event loop, HTTP client, SSE parser) costs far more than the token. The
     pause lets the tokens that arrive meanwhile pile up in the socket and be read in one
-    go. An answer that is already waiting in the buffer (a fast model, a burst) is read
-    without pauses; ``window`` 0 turns this off.
+    go. An answer that comes faster than it is read (a fast model, a burst, a backlog)
+    arrives in long runs of events between waits, and is read without pauses. ``window``
+    0 turns this off.
     """
     async with contextlib.aclosing(events):  # type: ignore[type-var]
         if window <= 0:
@@ -98,6 +102,7 @@ async def batched_reads(events: AsyncIterator[_T], window: float) -> AsyncIterat
             return
         clock = time.monotonic
         iterator = aiter(events)
+        run = 0  # events since the last wait on the network
         while True:
             asked = clock()
             try:
@@ -105,9 +110,13 @@ async def batched_reads(events: AsyncIterator[_T], window: float) -> AsyncIterat
             except StopAsyncIteration:
                 return
             waited = clock() - asked
+            run += 1
             yield event
             if waited > _NETWORK_WAIT:
-                await asyncio.sleep(window)
+                paced = run <= _PACED_RUN
+                run = 0
+                if paced:
+                    await asyncio.sleep(window)
 
 
 @dataclass
