@@ -1,5 +1,5 @@
-"""How the chat screen paints: only the rows an update touches, and no full garbage
-collection while an answer streams."""
+"""How the chat screen paints: only the rows an update touches, room for a growing
+answer added between frames of text, and no full garbage collection while it streams."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ import gc
 
 import pytest
 from textual._compositor import Compositor
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
 from textual.geometry import Region
 
 from tests.fakes.provider_server import Scenario
 from tests.tui.helpers import answer_streaming, send, settle, started
 from tui_chat.screens.compositor import RowCroppingCompositor
+from tui_chat.widgets.markdown_view import StreamingMarkdown
 
 
 def _terminal_bytes(app, compositor: Compositor, regions: list[Region]) -> str:
@@ -81,3 +84,36 @@ async def test_no_full_collection_while_an_answer_streams(make_tui, provider, en
         assert view.data.status == ("done" if ending == "finished" else "cancelled")
         assert not app.full_collections.held
         assert gc.get_threshold() == thresholds
+
+
+async def test_room_for_more_text_is_added_between_frames_of_text():
+    """A streaming answer adds room before the text reaches the end of what it has,
+    on its own timer, not in the frame that paints new text."""
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            with VerticalScroll():
+                yield StreamingMarkdown(streaming=True)
+
+    app = One()
+    async with app.run_test(size=(80, 30)) as pilot:
+        body = app.query_one(StreamingMarkdown)
+        body.append("first line\n\n")
+        body.flush()
+        await pilot.pause()
+        room = body._reserved
+        assert room == len(body.plain_text().splitlines()) + body.reserve
+        # Text up to just inside the last few lines of the room: no growth in that frame.
+        paragraphs = "\n\n".join(f"paragraph {i}" for i in range(room // 2 - 1))
+        body.append(paragraphs + "\n\n")
+        body.flush()
+        lines = len(body._done) + len(body._tail)
+        assert room - body.grow_ahead < lines <= room
+        assert body._reserved == room
+        # Half a frame later the room has grown, with no new text.
+        await pilot.pause(body.interval)
+        assert body._reserved == lines + body.reserve
+        await pilot.pause()
+        assert body.size.height == body._reserved
+        body.finish()
+        await pilot.pause()
+        assert body.size.height == len(body.plain_text().splitlines())

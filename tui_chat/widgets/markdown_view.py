@@ -6,7 +6,9 @@ growing tail. Incoming text is coalesced, so the tail is re-rendered at most eve
 ``interval`` seconds however fast the text arrives, and only the screen rows that
 actually changed are painted again. While the reply streams, its height grows in steps
 of ``reserve`` lines (blank room under the text): a change of height scrolls the whole
-conversation and repaints the screen, so it happens once per step, not once per line.
+conversation and repaints the screen, so it happens once per step, not once per line,
+and a little before the text needs the room, halfway between two re-renders of the
+tail, so that its cost never holds back the text.
 
 The cost of an update depends on the size of the tail, never on the length of the reply.
 """
@@ -45,6 +47,10 @@ class StreamingMarkdown(Widget):
     interval: float = 0.075
     #: Lines of room added at a time while streaming.
     reserve: int = 20
+    #: Add the next room once the text is this close to the end of the room, between
+    #: two re-renders of the tail: the whole-screen layout and repaint a change of height
+    #: costs then never delays a frame of text.
+    grow_ahead: int = 4
 
     def __init__(self, source: str = "", *, streaming: bool = False, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
@@ -56,6 +62,7 @@ class StreamingMarkdown(Widget):
         self._pieces: list[Piece] = []
         self._last_flush = 0.0
         self._timer_armed = False
+        self._grow_armed = False
         # Rendered at (_width, _style): finished pieces, then the tail.
         self._done: list[Strip] = []
         self._tail: list[Strip] = []
@@ -173,8 +180,12 @@ class StreamingMarkdown(Widget):
             self._pieces.append(piece)
         self._tail = self._render_tail()
         lines = len(self._done) + len(self._tail)
-        if self.streaming and lines > self._reserved:
-            self._reserved = lines + self.reserve
+        if self.streaming:
+            if lines > self._reserved:
+                self._reserved = lines + self.reserve
+            elif lines > self._reserved - self.grow_ahead and not self._grow_armed:
+                self._grow_armed = True
+                self.set_timer(self.interval / 2, self._grow)
         after = self._done[start:] + self._tail
         span = max(len(before), len(after))
         changed = [y for y in range(span)
@@ -186,6 +197,14 @@ class StreamingMarkdown(Widget):
             self.refresh(layout=True)
         elif changed:
             self.refresh(Region(0, start + changed[0], self._width, changed[-1] - changed[0] + 1))
+
+    def _grow(self) -> None:
+        """Add room before the text needs it (see ``grow_ahead``)."""
+        self._grow_armed = False
+        lines = len(self._done) + len(self._tail)
+        if self.streaming and self._rendered and lines > self._reserved - self.grow_ahead:
+            self._reserved = lines + self.reserve
+            self.refresh(layout=True)
 
     def _ensure_rendered(self, width: int) -> None:
         style = markdown_style(self)
