@@ -108,7 +108,8 @@ def to_chat_message(record: Any, load_image: Callable[[str], bytes | None] | Non
                        reasoning_signature=signature, images=tuple(images))
 
 
-def _record_text(record: Any) -> str:
+def record_text(record: Any) -> str:
+    """The text a stored message's tokens are counted from: its content and tool calls."""
     extra = "".join(json.dumps(p) for p in (record.parts or []) if p.get("type") == "tool_call")
     return record.content + extra
 
@@ -293,7 +294,7 @@ class _Sizer:
             return record.token_count + MESSAGE_OVERHEAD
         if record.id in self.new_counts:
             return self.new_counts[record.id] + MESSAGE_OVERHEAD
-        text = _record_text(record)
+        text = record_text(record)
         if not self.exact:
             return upper_bound_tokens(text) + MESSAGE_OVERHEAD
         count = self.builder.tokens_of(text, self.model)
@@ -312,5 +313,5 @@ class _Sizer:
 
 def estimate_context(records: list[Any], system: str | None) -> int:
     """A quick estimate for display (no tokenizer)."""
-    total = sum(r.token_count if r.token_count is not None else estimate_tokens(_record_text(r)) for r in records)
+    total = sum(r.token_count if r.token_count is not None else estimate_tokens(record_text(r)) for r in records)
     return total + len(records) * MESSAGE_OVERHEAD + (estimate_tokens(system) if system else 0) + REPLY_PRIMING

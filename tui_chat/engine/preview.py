@@ -11,12 +11,19 @@ exact token counts on messages, as it does for every turn.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from .context import MEMORY_HEADER, MESSAGE_OVERHEAD, REPLY_PRIMING, SUMMARY_HEADER, ContextBuilder, ContextTooLarge
+from .context import (
+    MEMORY_HEADER,
+    MESSAGE_OVERHEAD,
+    REPLY_PRIMING,
+    SUMMARY_HEADER,
+    ContextBuilder,
+    ContextTooLarge,
+    record_text,
+)
 from .tokens import count_tokens, is_exact_for
 
 if TYPE_CHECKING:
@@ -85,11 +92,6 @@ def _one_line(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _record_text(record: Any) -> str:
-    calls = [p for p in (record.parts or []) if p.get("type") == "tool_call"]
-    return record.content + "".join(json.dumps(p) for p in calls)
-
-
 def _label(record: Any) -> str:
     if record.content.strip():
         return _one_line(record.content)
@@ -107,13 +109,13 @@ def _memories(storage: "Storage", user_id: str, ids: tuple[str, ...], model: str
 
 def preview_context(
     storage: "Storage", user_id: str, conversation: Any, *, provider: str, model: str, window: int,
-    reserve: int, draft: str = "", tool_tokens: int = 0, summary_headroom: float = 0.6,
+    reserve: int, draft: str = "", tool_tokens: int = 0, summary_headroom: float = 0.6, system: str | None = None,
 ) -> ContextPreview:
-    """Plan the next turn of ``conversation`` (None: a new one) with ``draft`` as the
-    prompt. Blocking: run it in a thread."""
+    """Plan the next turn of ``conversation`` (None: a new one, with ``system`` as its
+    system prompt) with ``draft`` as the prompt. Blocking: run it in a thread."""
     builder = ContextBuilder(storage, user_id)
     if conversation is None:
-        conversation = SimpleNamespace(id=None, system_prompt=None, context={}, summary=None,
+        conversation = SimpleNamespace(id=None, system_prompt=system, context={}, summary=None,
                                        context_strategy="truncate", current_message_id=None)
     memory_on = bool(conversation.context.get("memory", True))
     system, memory_ids, summary_used = builder.system_text(conversation, draft, model)
@@ -134,13 +136,14 @@ def preview_context(
                   candidates=candidates, draft_tokens=draft_tokens)
     system_total = count_tokens(system, model) + MESSAGE_OVERHEAD if system else 0
 
+    alone = system_total + draft_tokens + tool_tokens + REPLY_PRIMING  # the draft with no history
+    too_big = (f"the draft is about {draft_tokens:,} tokens; the model's window ({window:,}) leaves room "
+               f"for {max(window - reserve - system_total - tool_tokens, 0):,} after the reply reserve")
+
     tip = conversation.current_message_id
     if tip is None:
-        total = system_total + draft_tokens + tool_tokens + REPLY_PRIMING
-        problem = None
-        if total > window - reserve:
-            problem = (f"the draft is about {draft_tokens:,} tokens; the model's window ({window:,}) leaves room "
-                       f"for {max(window - reserve - system_total - tool_tokens, 0):,} after the reply reserve")
+        total = alone
+        problem = too_big if total > window - reserve else None
         return ContextPreview(**common, messages=draft_row, older={}, total_tokens=total,
                               exact=is_exact_for(model), problem=problem)
 
@@ -155,10 +158,7 @@ def preview_context(
         built = plan()
     except ContextTooLarge as exc:
         built = None
-        problem = str(exc)
-        if draft_tokens and draft_tokens + system_total + tool_tokens + REPLY_PRIMING > window - reserve:
-            problem = (f"the draft is about {draft_tokens:,} tokens; the model's window ({window:,}) leaves room "
-                       f"for {max(window - reserve - system_total - tool_tokens, 0):,} after the reply reserve")
+        problem = too_big if draft_tokens and alone > window - reserve else str(exc)
     if built is not None and built.dropped and built.newly_dropped:
         if strategy == "manual":
             problem = ("the conversation no longer fits the model's window and its context strategy is manual: "
@@ -209,7 +209,7 @@ def preview_context(
             older[kind] = older.get(kind, 0) + 1
     rows = []
     for record in extra + records:
-        tokens = record.token_count if record.token_count is not None else count_tokens(_record_text(record), model)
+        tokens = record.token_count if record.token_count is not None else count_tokens(record_text(record), model)
         rows.append(PlannedMessage(record.id, record.role, _label(record), tokens + MESSAGE_OVERHEAD,
                                    fate(record.id, bool(getattr(record, "is_pinned", False)))))
     total = sum(r.tokens for r in rows if r.fate in ("sent", "pinned")) + system_total + draft_tokens

@@ -459,6 +459,10 @@ class ChatEngine:
         )
         return conversation, True
 
+    def _tool_schema_tokens(self) -> int:
+        """About how many tokens the schemas of the tools offered to the model take."""
+        return estimate_tokens(json.dumps([s.parameters for s in self.tools.specs()])) if self.tools else 0
+
     def _limits(self, kind: str, model: str, conversation: Any) -> ContextLimits:
         entry = self.storage.catalog.get(kind, model)
         window = conversation.context_window or (entry.context_window if entry else None) or ContextLimits.window
@@ -543,7 +547,7 @@ class ChatEngine:
         """Plan the context; apply the conversation's strategy when turns fall out of it."""
         builder = ContextBuilder(self.storage, self.user_id)
         reserve = limits.reserve(generation.get("max_tokens"))
-        tool_tokens = estimate_tokens(json.dumps([s.parameters for s in self.tools.specs()])) if self.tools else 0
+        tool_tokens = self._tool_schema_tokens()
 
         def plan(scale: float = 1.0) -> tuple[Any, Any]:
             conversation = self.storage.conversations.get(self.user_id, conversation_id)
@@ -630,16 +634,11 @@ class ChatEngine:
         kind = self.providers.settings(provider_name).kind
         limits = self._limits(kind, model_name, conversation or SimpleNamespace(context_window=None))
         generation = {**(settings or {}), **(conversation.settings if conversation else {})}
-        tool_tokens = estimate_tokens(json.dumps([s.parameters for s in self.tools.specs()])) if self.tools else 0
-        if conversation is None and system:
-            conversation_like = SimpleNamespace(id=None, system_prompt=system, context={}, summary=None,
-                                                context_strategy="truncate", current_message_id=None)
-        else:
-            conversation_like = conversation
-        return preview_context(self.storage, self.user_id, conversation_like, provider=provider_name,
+        return preview_context(self.storage, self.user_id, conversation, provider=provider_name,
                                model=model_name, window=limits.window,
                                reserve=limits.reserve(generation.get("max_tokens")), draft=draft,
-                               tool_tokens=tool_tokens, summary_headroom=SUMMARY_HEADROOM)
+                               tool_tokens=self._tool_schema_tokens(), summary_headroom=SUMMARY_HEADROOM,
+                               system=system)
 
     async def compact(self, conversation_id: str, *, keep_recent: int = 4) -> Any:
         """Summarise all but the newest ``keep_recent`` messages now (/compact)."""
