@@ -490,13 +490,12 @@ class MessageService(Service):
             query = (select(Message.id, Message.parent_id, Message.conversation_id)
                      .where(clauses[0] if len(clauses) == 1 else clauses[0] | clauses[1])
                      .order_by(Message.created_at, Message.id))
+            # Siblings share a parent; the roots of a conversation share its id and no parent.
             for row in session.execute(query):
-                key = (row.conversation_id, row.parent_id) if row.parent_id is None else ("", row.parent_id)
-                groups.setdefault(key, []).append(row.id)
+                groups.setdefault((row.conversation_id, row.parent_id), []).append(row.id)
             result: dict[str, Siblings] = {}
             for row in rows:
-                key = (row.conversation_id, None) if row.parent_id is None else ("", row.parent_id)
-                ids = tuple(groups.get(key, (row.id,)))
+                ids = tuple(groups.get((row.conversation_id, row.parent_id), (row.id,)))
                 result[row.id] = Siblings(ids, ids.index(row.id) if row.id in ids else 0)
             return result
 
