@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Select, Static
 
-from ..widgets.status import format_cost
+from ..widgets.status import SpendGauge, format_cost
 
 PERIODS = [("daily", "day"), ("monthly", "month")]
 KINDS = [("spend (USD)", "cost"), ("tokens", "tokens")]
@@ -49,12 +49,11 @@ def describe(budget: Any, spend: Any, kind: str) -> Content:
     when = "today" if budget.period == "day" else "this month"
     if kind == "cost":
         cap, spent = format_cost(budget.max_cost), format_cost(spend.cost)
-        ratio = float(spend.cost / budget.max_cost) if budget.max_cost else 1.0
+        gauge = SpendGauge(budget.period, spend.cost, budget.max_cost)
     else:
         cap, spent = f"{budget.max_tokens:,} tokens", f"{spend.tokens:,}"
-        ratio = spend.tokens / budget.max_tokens if budget.max_tokens else 1.0
-    style = "$text-error" if ratio >= 1 else "$text-warning" if ratio >= 0.8 else "$foreground-muted"
-    return Content.assemble((f"{period} · {scope} · ", ""), (cap, "bold"), (f"  {spent} {when}", style))
+        gauge = SpendGauge(budget.period, spend.tokens, budget.max_tokens, tokens=True)
+    return Content.assemble((f"{period} · {scope} · ", ""), (cap, "bold"), (f"  {spent} {when}", gauge.style))
 
 
 class BudgetEditor(Vertical):

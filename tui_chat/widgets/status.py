@@ -45,6 +45,12 @@ class SpendGauge:
             return 1.0  # a cap of 0 blocks every call
         return float(Decimal(self.spent) / Decimal(self.cap))
 
+    @property
+    def style(self) -> str:
+        """Muted, amber from 80% of the cap, red at the cap."""
+        ratio = self.ratio
+        return "$text-error" if ratio >= 1 else "$text-warning" if ratio >= 0.8 else "$foreground-muted"
+
     def label(self) -> str:
         when = "today" if self.period == "day" else "month"
         if self.tokens:
@@ -101,9 +107,8 @@ class StatusLine(Static):
             parts.append(Content.styled(f"ctx {compact_number(s.context_tokens)}", "$foreground-muted"))
         parts.append(Content.styled(format_cost(s.cost), "$foreground-muted"))
         if s.spend is not None:
-            ratio = s.spend.ratio
-            style = "$text-error" if ratio >= 1 else "$text-warning" if ratio >= 0.8 else "$foreground-muted"
-            parts.append(Content.styled(s.spend.label() + (" (cap reached)" if ratio >= 1 else ""), style))
+            reached = " (cap reached)" if s.spend.ratio >= 1 else ""
+            parts.append(Content.styled(s.spend.label() + reached, s.spend.style))
         marker = {
             "idle": ("○ ready", "$foreground-muted"),
             "loading": ("… loading", "$foreground-muted"),
