@@ -81,10 +81,7 @@ async def test_a_burst_of_keys_crosses_page_boundaries(make_tui, context):
 
 
 async def test_k_walks_back_through_pages_of_history(make_tui, context):
-    storage, uid = context.storage, context.user.id
-    conversation = storage.conversations.create(uid, title="long").id
-    for i in range(130):
-        storage.messages.add(uid, conversation, role="user" if i % 2 == 0 else "assistant", content=f"[m{i}] words" + LONG)
+    conversation = fill(context, 130, "words" + LONG)
     app = make_tui()
     async with app.run_test(size=(120, 40)) as pilot:
         await started(pilot)
