@@ -16,6 +16,7 @@ from tests.fakes.provider_server import Scenario
 from tests.tui.helpers import answer_streaming, send, settle, started
 from tui_chat.screens.compositor import RowCroppingCompositor
 from tui_chat.widgets.markdown_view import StreamingMarkdown
+from tui_chat.widgets.message import MessageData, MessageView
 
 
 def _terminal_bytes(app, compositor: Compositor, regions: list[Region]) -> str:
@@ -117,3 +118,60 @@ async def test_room_for_more_text_is_added_between_frames_of_text():
         body.finish()
         await pilot.pause()
         assert body.size.height == len(body.plain_text().splitlines())
+
+
+async def test_a_growth_step_keeps_the_lines_already_styled():
+    """Room added under a streaming answer changes only heights: the message and its
+    text keep the lines Textual has already styled (only the new rows are styled), and
+    the screen shows exactly what styling everything again would show."""
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            with VerticalScroll():
+                yield MessageView(MessageData(None, "assistant", model="m"), streaming=True)
+
+    app = One()
+    async with app.run_test(size=(80, 30)) as pilot:
+        view = app.query_one(MessageView)
+        body = view.query_one(StreamingMarkdown)
+        body.append("\n\n".join(f"paragraph {i} with **bold** text" for i in range(6)) + "\n\n")
+        body.flush()
+        await pilot.pause()
+        room = body._reserved
+        # The message's rows, and the rows of text that no new text can change.
+        styled = {view: dict(view._styles_cache._cache),
+                  body: {y: strip for y, strip in body._styles_cache._cache.items() if y < len(body._done)}}
+        assert all(styled.values())
+        body.append("\n\n".join(f"more {i}" for i in range(room // 2)) + "\n\n")
+        body.flush()
+        await pilot.pause(body.interval)
+        await pilot.pause()
+        assert body._reserved > room and body.size.height == body._reserved
+        for widget, lines in styled.items():
+            kept = widget._styles_cache._cache
+            assert all(kept.get(y) is strip for y, strip in lines.items()), widget
+
+        def screen_bytes() -> str:
+            update = app.screen._compositor.render_full_update()
+            return update.render_segments(app.console)
+
+        shown = screen_bytes()
+        for widget in app.screen.walk_children(with_self=True):
+            widget._styles_cache.clear()
+        body._painted.clear()
+        assert screen_bytes() == shown
+
+
+async def test_the_prompt_cursor_is_steady_while_an_answer_streams(make_tui, provider):
+    """Each blink of the prompt's cursor repaints the prompt: it does not blink while an
+    answer streams, and blinks again afterwards."""
+    provider.queue(Scenario(text="word " * 60, delay=0.01))
+    app = make_tui()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(pilot)
+        prompt = app.screen.prompt
+        assert prompt.cursor_blink
+        await answer_streaming(pilot, "Talk", "word")
+        assert not prompt.cursor_blink
+        assert prompt._cursor_visible
+        await settle(pilot)
+        assert prompt.cursor_blink

@@ -24,11 +24,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import Button, Collapsible, Label, Static
 
-from .markdown_view import StreamingMarkdown
+from .markdown_view import GrowsInPlace, StreamingMarkdown
 
 ROLE_LABELS = {"user": "You", "assistant": "Assistant", "tool": "Tool", "system": "System"}
 #: How many characters of a tool's result an expanded entry shows (all of it is stored).
@@ -307,7 +306,7 @@ class MessageHeader(Static):
             self.parent.action_request("branch_next")
 
 
-class MessageView(Vertical, can_focus=True):
+class MessageView(GrowsInPlace, Vertical, can_focus=True):
     """A message. Focus it (click, or Ctrl+Up from the prompt) to act on it."""
 
     BINDINGS = [
@@ -358,10 +357,6 @@ class MessageView(Vertical, can_focus=True):
         yield self._body
         yield from (ToolEntry(call) for call in self.data.tools)
         yield from self._notices()
-
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
-        # The layout pass that resized this message has already repainted it.
-        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     # --- header ------------------------------------------------------------------------
 

@@ -92,6 +92,9 @@ class TurnController:
         model = ""
         finished_ok = False
         app.streaming_started()
+        # A steady cursor while the answer streams: every blink repaints the prompt.
+        prompt = screen.prompt
+        blink, prompt.cursor_blink = prompt.cursor_blink, False
         try:
             async with aclosing(engine.run(request)) as events:
                 async for event in events:
@@ -165,6 +168,7 @@ class TurnController:
             raise
         finally:
             app.streaming_stopped()
+            prompt.cursor_blink = blink
             if plan.cleanup is not None:
                 app.spawn(app.io(plan.cleanup), name="tidy up the edit", group="tidy")
             self.current = None
