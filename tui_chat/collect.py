@@ -7,8 +7,10 @@ pause of 50–150 ms with nothing painted: the stutter the reader sees.
 
 While something holds :class:`FullCollections`, only the young generations are
 collected (cheap: they hold what was just made). When the last holder lets go, the
-normal thresholds come back and the caller runs the one full collection that was put
-off, at a moment when nothing moves. Nothing here imports Textual.
+caller runs the one full collection that was put off, at a moment when nothing moves,
+and only then do the normal thresholds come back: restored at release, the next young
+collection would find the oldest generation long overdue and run the full collection at
+once, in the middle of painting the end of the answer. Nothing here imports Textual.
 """
 
 from __future__ import annotations
@@ -29,25 +31,28 @@ class FullCollections:
         return self._holders > 0
 
     def hold(self) -> None:
-        """Put off full collections until every :meth:`hold` has been released."""
-        if self._holders == 0:
+        """Put off full collections until every :meth:`hold` has been released and the
+        put-off collection has run."""
+        if self._saved is None:
             self._saved = gc.get_threshold()
             young, middle, _ = self._saved
             gc.set_threshold(young, middle, _HELD)
         self._holders += 1
 
     def release(self) -> bool:
-        """Let go of one hold; True when it was the last (time for the put-off collection)."""
+        """Let go of one hold; True when it was the last (time for :meth:`collect`)."""
         if self._holders == 0:
             return False
         self._holders -= 1
-        if self._holders:
-            return False
+        return self._holders == 0
+
+    def collect(self) -> int:
+        """The put-off full collection, then the normal thresholds again (nothing while
+        something holds collections again)."""
+        if self.held:
+            return 0
+        found = gc.collect()
         if self._saved is not None:
             gc.set_threshold(*self._saved)
             self._saved = None
-        return True
-
-    def collect(self) -> int:
-        """The put-off full collection, unless something holds collections again."""
-        return 0 if self.held else gc.collect()
+        return found

@@ -14,6 +14,7 @@ from textual.geometry import Region
 
 from tests.fakes.provider_server import Scenario
 from tests.tui.helpers import answer_streaming, send, settle, started
+from tui_chat.app import COLLECT_AFTER
 from tui_chat.screens.compositor import RowCroppingCompositor
 from tui_chat.widgets.markdown_view import StreamingMarkdown
 from tui_chat.widgets.message import MessageData, MessageView
@@ -84,6 +85,7 @@ async def test_no_full_collection_while_an_answer_streams(make_tui, provider, en
         await settle(pilot)
         assert view.data.status == ("done" if ending == "finished" else "cancelled")
         assert not app.full_collections.held
+        await pilot.pause(COLLECT_AFTER + 0.2)  # the put-off collection has run
         assert gc.get_threshold() == thresholds
 
 

@@ -26,8 +26,12 @@ def test_hold_puts_off_full_collections_and_release_restores() -> None:
     assert gc.get_threshold()[2] >= 1_000_000
     assert hold.collect() == 0  # nothing while held
     assert hold.release() is True
-    assert gc.get_threshold() == (700, 10, 10)
     assert not hold.held
+    # Still put off until the collection runs: the next young collection must not find
+    # the oldest generation overdue and run it at once.
+    assert gc.get_threshold()[2] >= 1_000_000
+    hold.collect()
+    assert gc.get_threshold() == (700, 10, 10)
 
 
 def test_holds_nest_and_only_the_last_release_counts() -> None:
@@ -38,6 +42,10 @@ def test_holds_nest_and_only_the_last_release_counts() -> None:
     assert hold.release() is False
     assert gc.get_threshold()[2] >= 1_000_000
     assert hold.release() is True
+    hold.hold()  # held again before the put-off collection ran
+    assert hold.collect() == 0
+    assert hold.release() is True
+    hold.collect()
     assert gc.get_threshold() == (500, 7, 9)
     assert hold.release() is False  # an extra release changes nothing
     assert gc.get_threshold() == (500, 7, 9)
