@@ -46,7 +46,7 @@ def _show(request: ApprovalRequest, *keys: str) -> Any:
         app.push_screen(ApprovalScreen(request, check=lambda arguments: None))
         await pilot.pause()
         await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen)
-                         and not app.screen.query_one("#deny").disabled)
+                         and any(not button.disabled for button in app.screen.query("#deny")))
         if keys:
             await pilot.press(*keys)
         await pilot.pause()

@@ -46,7 +46,8 @@ async def _ask(pilot: Any, prompt: str = "save a note") -> ApprovalScreen:
     await pilot.press("enter")
     await wait_until(pilot, lambda: isinstance(app.screen, ApprovalScreen))
     modal = app.screen
-    await wait_until(pilot, lambda: not modal.query_one("#deny").disabled)
+    # Under load the modal can be current before its buttons are composed.
+    await wait_until(pilot, lambda: any(not button.disabled for button in modal.query("#deny")))
     return modal
 
 
