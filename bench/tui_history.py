@@ -7,6 +7,9 @@ in tmux (120x40) against the fake provider process and times:
 - ``open_seconds``: launch to the newest message on screen, for the long and for the
   short conversation; ``open_extra_seconds`` is their difference (what the length of the
   history costs, start-up aside);
+- ``switch_seconds``: in the app opened on the short conversation, from Enter on the
+  long one in the sidebar to its newest message on screen (opening a conversation,
+  start-up aside);
 - ``scroll``: from the newest message, ``--steps`` presses of ``k`` (previous message,
   loading older pages as it goes), sent 10 ms apart, until "[m{10000 - steps - 1}]"
   shows: seconds in all and per message;
@@ -56,7 +59,8 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-def run(env: dict[str, str], conversation: str, newest: str, *, steps: int = 0, oldest_wanted: str = "") -> dict:
+def run(env: dict[str, str], conversation: str, newest: str, *, steps: int = 0, oldest_wanted: str = "",
+        switch_to: str = "") -> dict:
     with Tmux(120, 40) as tmux:
         start = time.monotonic()
         tmux.start([sys.executable, "-m", "tui_chat.cli", "-r", conversation], env)
@@ -64,6 +68,13 @@ def run(env: dict[str, str], conversation: str, newest: str, *, steps: int = 0, 
         pid = app_pid(tmux)
         tmux.wait_for_text("○ ready", timeout=60)
         result = {"open": opened, "rss_open": memory_mb(pid)[0]}
+        if switch_to:  # the long conversation is second in the sidebar
+            for key in ("C-f", "Enter", "Down", "Down"):
+                tmux.send(key)
+                time.sleep(0.15)
+            began = time.monotonic()
+            tmux.send("Enter")
+            result["switch"] = tmux.wait_for_text(switch_to, timeout=60, interval=0.005) - began
         if steps:
             tmux.send("C-Up")
             time.sleep(0.3)
@@ -103,7 +114,7 @@ def main() -> None:
         longs, shorts = [], []
         for _ in range(args.runs):
             longs.append(run(env, long, newest, steps=args.steps, oldest_wanted=wanted))
-            shorts.append(run(env, short, "[m1]"))
+            shorts.append(run(env, short, "[m1]", switch_to=newest))
 
     def median(rows: list[dict], key: str) -> float:
         return statistics.median(row[key] for row in rows)
@@ -112,6 +123,8 @@ def main() -> None:
         {"figure": "open_seconds", "messages": args.messages, "seconds": round(median(longs, "open"), 3),
          "short_conversation_seconds": round(median(shorts, "open"), 3),
          "all": [round(row["open"], 3) for row in longs]},
+        {"figure": "switch_seconds", "messages": args.messages, "seconds": round(median(shorts, "switch"), 3),
+         "all": [round(row["switch"], 3) for row in shorts]},
         {"figure": "open_extra_seconds", "seconds": round(median(longs, "open") - median(shorts, "open"), 3)},
         {"figure": "scroll", "messages_back": args.steps, "seconds": round(median(longs, "scroll"), 3),
          "ms_per_message": round(median(longs, "scroll") / args.steps * 1000, 2)},
