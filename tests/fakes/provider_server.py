@@ -325,21 +325,31 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _stream(self, sc: Scenario, events: Iterator[Write | object], record: RecordedRequest) -> bool:
         delay = sc.chunk_delay()
+        grouped: list[bytes] = []  # events held for one HTTP chunk (events_per_write)
         for item in events:
             if item is CUT:
+                if grouped:
+                    self._write_chunk(b"".join(grouped))
                 self.close_connection = True  # no terminating chunk: the body is incomplete
                 return False
             assert isinstance(item, Write)
             if item.content:
                 self._pause(sc.first_token_delay if record.chunks_sent == 0 else 0.0, delay)
                 record.chunks_sent += 1
-            if sc.split_utf8 and item.content:
+            if sc.events_per_write > 1:
+                grouped.append(item.data)
+                if len(grouped) >= sc.events_per_write:
+                    self._write_chunk(b"".join(grouped))
+                    grouped.clear()
+            elif sc.split_utf8 and item.content:
                 cut = _split_point(item.data)
                 self._write_chunk(item.data[:cut])
                 self._pause(0.005, 0.0)
                 self._write_chunk(item.data[cut:])
             else:
                 self._write_chunk(item.data)
+        if grouped:
+            self._write_chunk(b"".join(grouped))
         record.completed = True  # before the last write, so a client that saw the end sees this too
         self._write(b"0\r\n\r\n")
         return True

@@ -70,6 +70,7 @@ class Scenario:
     keepalive_comments: bool = False  # ": keep-alive" comments (and extra Anthropic pings)
     empty_deltas: bool = False  # empty deltas between chunks (and an empty-choices chunk)
     split_utf8: bool = False  # each chunk in two TCP writes, split inside a multi-byte char
+    events_per_write: int = 1  # >1: that many SSE events per HTTP chunk (proxies and batching servers)
     # timing
     delay: float = 0.0  # seconds before every content chunk
     tokens_per_second: float | None = None  # alternative to delay

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fakes.provider_server import FakeProviderServer, Scenario, ToolCallScript
 from tests.fakes.provider_wire import generate_markdown, split_text
-from tests.providers.conftest import APIS, collect, request, text_of
+from tests.providers.conftest import APIS, collect, collect_until_error, request, text_of
 from tui_chat.providers import (
     ReasoningDelta,
     StreamFinished,
@@ -67,6 +67,41 @@ async def test_multibyte_characters_split_across_tcp_writes(api: str, make_provi
     events = await collect(make_provider(api))
     assert text_of(events) == text
     assert all("\ufffd" not in e.text for e in events if isinstance(e, TextDelta))
+
+
+async def test_unicode_line_separators_inside_the_text(api: str, make_provider,
+                                                      fake_provider: FakeProviderServer) -> None:
+    """JSON may carry U+2028, U+2029 and U+0085 raw (the fake server does): they are text,
+    not line ends of the event stream."""
+    text = "one\u2028two\u2029three\x85four\x0cfive"
+    fake_provider.queue(Scenario(text=text, chunks=3))
+    events = await collect(make_provider(api))
+    assert text_of(events) == text
+
+
+async def test_many_events_in_one_http_chunk(api: str, make_provider, fake_provider: FakeProviderServer) -> None:
+    """A proxy or a batching server packs many events into one chunk: all of them arrive,
+    in order; the OpenAI reader sends the text of one read as one delta."""
+    text = " ".join(f"w{i}" for i in range(120))
+    fake_provider.queue(Scenario(text=text, reasoning="Think first, then answer.", events_per_write=50))
+    events = await collect(make_provider(api))
+    assert text_of(events) == text
+    reasoning = [e for e in events if isinstance(e, ReasoningDelta)]
+    assert "".join(r.text for r in reasoning) == "Think first, then answer."
+    first_text = next(i for i, e in enumerate(events) if isinstance(e, TextDelta))
+    assert all(events.index(r) < first_text for r in reasoning)
+    assert isinstance(events[-1], StreamFinished)
+    if api == "openai":
+        assert len([e for e in events if isinstance(e, TextDelta)]) <= 4
+
+
+async def test_an_error_event_in_the_same_chunk_keeps_the_text_before_it(
+        api: str, make_provider, fake_provider: FakeProviderServer) -> None:
+    fake_provider.queue(Scenario(text="alpha beta gamma delta epsilon zeta", chunks=6, stream_error_after=4,
+                                 error_message="overloaded", events_per_write=20))
+    events, error = await collect_until_error(make_provider(api))
+    assert text_of(events) == "".join(split_text("alpha beta gamma delta epsilon zeta", 6)[:4])
+    assert error.kind == "server"
 
 
 async def test_empty_deltas_comments_and_pings_are_ignored(api: str, make_provider,

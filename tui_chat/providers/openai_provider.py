@@ -35,6 +35,7 @@ from tui_chat.providers._common import (
     normalise_finish,
     protocol_error,
     sdk_error,
+    sse_payloads,
     stream_error,
 )
 from tui_chat.providers.base import (
@@ -70,6 +71,89 @@ class _PendingCall:
     def ready(self) -> ToolCallReady:
         return ToolCallReady(ToolCall(self.id or f"call_{uuid.uuid4().hex[:24]}", self.name,
                                       "".join(self.parts) or "{}"))
+
+
+class _AnswerReader:
+    """One streamed answer's state, fed the SSE payloads of each network read.
+
+    The text deltas of one read become one ``TextDelta`` (a fast server sends hundreds per
+    read, a paced one a few: each event costs more on its way to the screen than its
+    text), in order with the other events. A failure part-way through a read is kept in
+    ``failure`` after the events before it, so the text that arrived is never lost."""
+
+    def __init__(self, provider: str, api_key: str | None) -> None:
+        self.provider, self.api_key = provider, api_key
+        self.pending: dict[int, _PendingCall] = {}
+        self.last_index = -1
+        self.finish: str | None = None
+        self.usage: Any = None
+        self.had_calls = False
+        self.done = False
+        self.failure: Exception | None = None
+
+    def feed(self, payloads: list[bytes]) -> list[ProviderEvent]:
+        events: list[ProviderEvent] = []
+        texts: list[str] = []
+
+        def emit(event: ProviderEvent) -> None:
+            if texts:
+                events.append(TextDelta(texts[0] if len(texts) == 1 else "".join(texts)))
+                texts.clear()
+            events.append(event)
+
+        try:
+            for payload in payloads:
+                if payload.startswith(b"[DONE]"):
+                    self.done = True
+                    break
+                chunk = json.loads(payload)
+                if chunk.get("error"):
+                    raise stream_error(chunk, self.provider, self.api_key)
+                if chunk.get("usage"):
+                    self.usage = chunk["usage"]
+                choices = chunk.get("choices")
+                if not choices:
+                    continue
+                choice = choices[0]
+                delta = choice.get("delta")
+                if delta:
+                    text = delta.get("content")
+                    if text:
+                        if text.__class__ is str:
+                            texts.append(text)
+                        else:  # a list of typed parts (some compatible servers)
+                            for event in _content_parts(text):
+                                if isinstance(event, TextDelta):
+                                    texts.append(event.text)
+                                else:
+                                    emit(event)
+                    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                    if reasoning and reasoning.__class__ is str:
+                        emit(ReasoningDelta(reasoning))
+                    calls = delta.get("tool_calls")
+                    if calls:
+                        self.last_index = _collect(calls, self.pending, self.last_index)
+                if choice.get("finish_reason"):
+                    self.finish = choice["finish_reason"]
+                    self.had_calls = self.had_calls or bool(self.pending)
+                    for ready in _flush(self.pending, self.provider):
+                        emit(ready)
+        except Exception as exc:  # noqa: BLE001 - raised by the caller, after the text before it
+            self.failure = exc
+        if texts:
+            events.append(TextDelta(texts[0] if len(texts) == 1 else "".join(texts)))
+        return events
+
+    def end(self) -> list[ProviderEvent]:
+        """The events after the body: the calls not flushed yet, usage, the finish."""
+        if self.finish is None:
+            raise make_error("connection", "the stream ended before the answer was complete", self.provider)
+        had_calls = self.had_calls or bool(self.pending)
+        events: list[ProviderEvent] = list(_flush(self.pending, self.provider))
+        if self.usage is not None:
+            events.append(_usage(self.usage))
+        events.append(StreamFinished(normalise_finish(self.finish, had_tool_calls=had_calls), self.finish))
+        return events
 
 
 def uses_max_completion_tokens(model: str) -> bool:
@@ -124,8 +208,9 @@ class OpenAIProvider:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ProviderEvent]:
         """Stream one answer. The SDK sends the request and raises for error statuses;
-        the body is read as raw SSE lines and decoded to dicts, because building the SDK's
-        typed chunk objects costs several times more than everything else per token."""
+        the body is read as raw server-sent events and decoded to dicts, because building
+        the SDK's typed chunk objects costs several times more than everything else per
+        token (see ``_AnswerReader``)."""
         params = self.build_params(request)
         name = self.settings.name
         manager = self.client.chat.completions.with_streaming_response.create(**params)
@@ -133,70 +218,29 @@ class OpenAIProvider:
             response = (await manager.__aenter__()).http_response
         except Exception as exc:
             raise self._map(exc, mid_stream=False) or exc from None
-        pending: dict[int, _PendingCall] = {}
-        last_index = -1
-        finish: str | None = None
-        usage: Any = None
-        had_calls = False
-        data: list[str] = []
+        reader = _AnswerReader(name, self.settings.api_key)
+        chunks = response.aiter_bytes()
+        reads = sse_payloads(chunks)
         try:
             if response.headers.get("content-type", "").startswith("application/json"):
                 raise protocol_error("the server answered with JSON instead of an event stream", name)
-            lines = response.aiter_lines()
-            async for line in lines:
-                if line.startswith("data:"):
-                    data.append(line[6:] if line.startswith("data: ") else line[5:])
-                    continue
-                if line or not data:
-                    continue  # comments (": keep-alive"), event:/id:/retry: fields, stray blank lines
-                payload = data[0] if len(data) == 1 else "\n".join(data)
-                data.clear()
-                if payload.startswith("[DONE]"):
-                    await _drain(lines)
+            async for payloads in reads:
+                for event in reader.feed(payloads):
+                    yield event
+                if reader.failure is not None:
+                    raise reader.failure
+                if reader.done:
+                    await _drain(chunks)
                     break
-                chunk = json.loads(payload)
-                if chunk.get("error"):
-                    raise stream_error(chunk, name, self.settings.api_key)
-                if chunk.get("usage"):
-                    usage = chunk["usage"]
-                choices = chunk.get("choices")
-                if not choices:
-                    continue
-                choice = choices[0]
-                delta = choice.get("delta")
-                if delta:
-                    text = delta.get("content")
-                    if text:
-                        if text.__class__ is str:
-                            yield TextDelta(text)
-                        else:  # a list of typed parts (some compatible servers)
-                            for event in _content_parts(text):
-                                yield event
-                    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
-                    if reasoning and reasoning.__class__ is str:
-                        yield ReasoningDelta(reasoning)
-                    calls = delta.get("tool_calls")
-                    if calls:
-                        last_index = _collect(calls, pending, last_index)
-                if choice.get("finish_reason"):
-                    finish = choice["finish_reason"]
-                    had_calls = had_calls or bool(pending)
-                    for ready in _flush(pending, name):
-                        yield ready
         except ProviderError:
             raise
         except Exception as exc:
             raise self._map(exc, mid_stream=True) or exc from None
         finally:  # closes the HTTP response however the loop ends (cancel, aclose, error)
+            await reads.aclose()
             await manager.__aexit__(None, None, None)
-        if finish is None:
-            raise make_error("connection", "the stream ended before the answer was complete", name)
-        had_calls = had_calls or bool(pending)
-        for ready in _flush(pending, name):
-            yield ready
-        if usage is not None:
-            yield _usage(usage)
-        yield StreamFinished(normalise_finish(finish, had_tool_calls=had_calls), finish)
+        for event in reader.end():
+            yield event
 
     def _map(self, exc: Exception, *, mid_stream: bool) -> ProviderError | None:
         """The ProviderError for ``exc`` (see :func:`sdk_error`)."""
@@ -337,12 +381,12 @@ def _content_parts(parts: Any) -> list[ProviderEvent]:
     return events
 
 
-async def _drain(lines: AsyncIterator[str]) -> None:
+async def _drain(chunks: AsyncIterator[bytes]) -> None:
     """Read what follows ``[DONE]`` (normally just the end of the body) so the connection
     can be reused, giving up after a moment on servers that keep it open."""
     with contextlib.suppress(Exception):
         async with asyncio.timeout(0.1):
-            async for _ in lines:
+            async for _ in chunks:
                 pass
 
 
