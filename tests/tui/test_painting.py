@@ -177,3 +177,31 @@ async def test_the_prompt_cursor_is_steady_while_an_answer_streams(make_tui, pro
         assert prompt._cursor_visible
         await settle(pilot)
         assert prompt.cursor_blink
+
+
+async def test_an_answer_that_outgrows_the_screen_keeps_its_width(make_tui, provider, monkeypatch):
+    """The conversation keeps room for its scrollbar from the start: when an answer grows
+    past the bottom of the screen and the scrollbar shows, its text is not wrapped and
+    rendered again at a new width (every finished block is rendered once)."""
+    paragraphs = [f"Paragraph {n}: " + "some words that fill a line " * 5 for n in range(30)]
+    provider.queue(Scenario(text="\n\n".join(paragraphs), delay=0.005))
+    widths: list[int] = []  # each time the whole answer is rendered (again)
+    original = StreamingMarkdown._ensure_rendered
+
+    def recording(self, width):
+        if width and (width != self._width or self._style is None):
+            widths.append(width)
+        return original(self, width)
+
+    monkeypatch.setattr(StreamingMarkdown, "_ensure_rendered", recording)
+    app = make_tui()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(pilot)
+        view = await answer_streaming(pilot, "Write", "Paragraph 1:")
+        body = view.query_one(StreamingMarkdown)
+        width = body.size.width
+        await settle(pilot)
+        chat = app.screen.chat
+        assert chat.max_scroll_y > 0  # it outgrew the screen
+        assert body.size.width == width
+        assert widths == [width]
