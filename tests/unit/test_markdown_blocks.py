@@ -70,3 +70,24 @@ def test_code_state_follows_docstrings_comments_and_template_strings() -> None:
     assert code_state("const s = `line") == (0, 0, 1, 0)
     assert code_state("ls src/*/x.py") == (0, 0, 0, 0)  # a glob never goes below zero
 
+
+
+def test_a_heading_is_finished_once_the_block_under_it_begins() -> None:
+    """The paragraph under a heading arrives as one long line: the heading does not wait
+    for it in the tail."""
+    splitter = BlockSplitter()
+    assert splitter.feed("Intro.\n\n## Sec") == []
+    assert splitter.feed("tion 9\n\n") == [Piece("Intro.\n\n")]  # nothing under the heading yet
+    assert splitter.feed("  \nThe paragraph st") == [Piece("## Section 9\n\n  \n")]
+    assert splitter.tail == "The paragraph st"
+    splitter = BlockSplitter()  # an underlined heading can still change: it waits
+    assert splitter.feed("Title\n---\nText") == []
+
+
+def test_streamed_pieces_render_like_the_whole_reply() -> None:
+    text = "# Top\n\nFirst paragraph.\n\n## Second\nRight under it.\n\n### Third\n\n- a\n- b\n\nEnd.\n"
+    pieces, splitter, _ = stream(text, step=3)
+    pieces.extend(splitter.finish())
+    assert "".join(p.source for p in pieces) == text
+    assert [p.source.split("\n")[0] for p in pieces][:5] == ["# Top", "First paragraph.", "## Second",
+                                                             "Right under it.", "### Third"]

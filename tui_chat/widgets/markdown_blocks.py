@@ -133,7 +133,23 @@ class BlockSplitter:
         last = next((t for t in reversed(tokens) if t.level == 0 and t.map is not None and t.nesting >= 0), None)
         if last is not None and last.type == "fence":
             pieces.extend(self._split_fence(last.map[0]))
+        elif last is not None and last.type == "heading_open" and last.markup.startswith("#"):
+            pieces.extend(self._split_heading())
         return pieces
+
+    def _split_heading(self) -> list[Piece]:
+        """A "#" heading is finished with its line: once the next block has begun (its
+        first line still arriving), the heading goes, instead of being rendered again
+        with every frame of the paragraph under it."""
+        tail = self.tail
+        line_end = tail.find("\n") + 1
+        after = tail[line_end:]
+        start = len(after) - len(after.lstrip(" \t\n"))
+        if not after[start:]:
+            return []
+        cut = line_end + after.rfind("\n", 0, start) + 1  # the start of the next block's line
+        self.tail = tail[cut:]
+        return [Piece(tail[:cut])]
 
     def _split_fence(self, start_line: int) -> list[Piece]:
         """Split the complete lines of a long code block (the tail's only block) off."""
