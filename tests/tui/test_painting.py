@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import gc
+import re
 
 import pytest
 from textual._compositor import Compositor
@@ -20,19 +21,24 @@ from tui_chat.widgets.markdown_view import StreamingMarkdown
 from tui_chat.widgets.message import MessageData, MessageView
 
 
+_IDLE_MOVE = re.compile(r"\x1b\[\d+;\d+H(?=\n|\x1b\[\d+;\d+H|$)")
+
+
 def _terminal_bytes(app, compositor: Compositor, regions: list[Region]) -> str:
-    """What a partial update of ``regions`` writes to the terminal."""
+    """What a partial update of ``regions`` writes to the terminal, without the cursor
+    moves that write nothing (the stock compositor moves to the edge of a widget that
+    lies just past the update, and writes none of its cells)."""
     compositor._dirty_regions.update(regions)
     update = compositor.render_partial_update()
     assert update is not None
-    return update.render_segments(app.console)
+    return _IDLE_MOVE.sub("", update.render_segments(app.console))
 
 
 async def test_row_cropping_writes_what_the_stock_compositor_writes(make_tui, provider):
     """Updates of a few rows (the streaming tail), a status line, a region across the
-    sidebar and the conversation, a whole column and the whole screen: the cropping
-    compositor asks far fewer widgets for far fewer lines, and the terminal receives
-    exactly the same bytes."""
+    sidebar and the conversation, a whole column, the whole screen and rows of the answer
+    itself: the cropping compositor asks far fewer widgets for far fewer lines (none of
+    those hidden behind the answer), and the terminal receives exactly the same bytes."""
     answer = ("# Notes\n\n" + "Some **bold** text and `code` in a paragraph that wraps. " * 6
               + "\n\n```python\nfor i in range(3):\n    print(i)\n```\n\n- one\n- two\n")
     provider.queue(Scenario(text=answer))
@@ -52,6 +58,9 @@ async def test_row_cropping_writes_what_the_stock_compositor_writes(make_tui, pr
             [Region(0, 0, 30, height)],
             [Region(0, 0, width, height - 1)],
         ]
+        body = app.screen.chat.message_views[-1].query_one(StreamingMarkdown).region
+        tail = Region(body.x, body.y + 2, body.width, 3)  # rows of the answer, as it refreshes them
+        cases.append([tail])
         original = Compositor._get_renders
         for regions in cases:
             cropped = _terminal_bytes(app, compositor, regions)
@@ -67,6 +76,8 @@ async def test_row_cropping_writes_what_the_stock_compositor_writes(make_tui, pr
         cropped_lines = sum(len(strips) for _, _, strips in compositor._get_renders(line))
         stock_lines = sum(len(strips) for _, _, strips in original(compositor, line))
         assert cropped_lines <= 6 < stock_lines
+        # Rows of the answer: the message and the conversation behind it are not asked.
+        assert [len(strips) for _, _, strips in compositor._get_renders(tail)] == [3]
 
 
 @pytest.mark.parametrize("ending", ["finished", "cancelled"])

@@ -7,8 +7,9 @@ each hand over every row they cover, then all but the changed rows are thrown aw
 An answer streaming in makes such an update ten or more times a second.
 
 :class:`RowCroppingCompositor` skips the widgets that lie beside the update (none of
-their cells is written) and asks the others only for the rows being updated, across
-their whole width: a line is cut into pieces at widget edges, so a row must be rendered
+their cells is written) and those hidden there by a widget in front (the conversation
+and the message around a streaming answer), and asks the others only for the rows
+being updated, across their whole width: a line is cut into pieces at widget edges, so a row must be rendered
 whole to be cut the same way. The terminal receives exactly the same bytes (tested
 against the stock compositor). A full update (a resize, a layout) is unchanged.
 """
@@ -29,9 +30,14 @@ class RowCroppingCompositor(Compositor):
             yield from super()._get_renders(crop)
             return
         rows = Region(0, crop.y, self.size.width, crop.height)
-        for widget, (region, clip) in self.visible_widgets.items():
-            if not crop.overlaps(region.intersection(clip)):
+        in_front: list[Region] = []
+        for widget, (region, clip) in self.visible_widgets.items():  # front to back
+            visible = region.intersection(clip)
+            if not crop.overlaps(visible):
                 continue  # e.g. the sidebar, beside a changed line of the conversation
+            if any(front.contains_region(visible.intersection(crop)) for front in in_front):
+                continue  # e.g. the conversation behind the answer: none of its cells would show
+            in_front.append(visible)
             clip = clip.intersection(rows)
             x, y, width, height = region.intersection(clip)
             if width and height:
