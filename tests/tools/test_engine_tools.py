@@ -15,6 +15,7 @@ from tui_chat.engine import events as ev
 from tui_chat.engine.directory import ProviderDirectory
 from tui_chat.engine.tooling import ApprovalDecision, ApprovalRequest, RememberRule
 from tui_chat.engine.turn import ChatEngine, RetryPolicy, TurnRequest
+from tui_chat.tools.rules import add_rule
 
 
 @pytest.fixture
@@ -68,6 +69,26 @@ async def test_edited_arguments_run_and_both_versions_are_stored(store, user_id,
     assert execution.result["output"] == "edited\n"
     assert tool_messages(fake_provider) == ["exit code 0\nedited\n"]
     assert events[-1].tool_calls[0]["arguments"] == {"command": "echo edited"}
+
+
+async def test_edited_arguments_that_a_rule_denies_do_not_run(store, user_id, directory, runtime, workspace,
+                                                              fake_provider) -> None:  # noqa: F811
+    """Approving an edited call approves what the user wrote, not what the policy refuses:
+    a deny rule still holds for the edited version (what the policy would only ask about,
+    the approval answers: see the test above)."""
+    deny = add_rule(store, user_id, "deny", "run_shell(rm *)")
+    fake_provider.queue(call("run_shell", command="echo original"), Scenario(text="ok"))
+    approver = Approver(ApprovalDecision(True, edited_arguments={"command": "rm -rf notes"}))
+    (workspace / "notes").mkdir()
+    await turn(store, user_id, directory, runtime(), approver, workspace)
+    [shell] = store.tools.list(user_id)
+    assert shell.status == "denied" and shell.decided_by == "rule" and shell.decision_rule_id == deny.id
+    assert shell.approved_parameters is None  # not approved: what was tried is in the reason
+    assert shell.decision_reason.startswith('the edited arguments {"command": "rm -rf notes"}: ')
+    assert (workspace / "notes").is_dir()
+    [message] = tool_messages(fake_provider)
+    assert message.startswith("Error: The tool call was denied (the edited arguments ")
+    assert "Note from the user" not in message
 
 
 async def test_always_stores_a_rule_and_the_next_call_is_not_asked(store, user_id, directory, runtime, workspace,

@@ -16,7 +16,7 @@ import random
 import re
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -385,6 +385,16 @@ class ChatEngine:
         else:
             yield ev.ApprovalNeeded(execution.id, call.name, outcome.reason)
             decision = await self.approve(ApprovalRequest(execution.id, call.name, arguments, outcome))
+            edited = decision.edited_arguments
+            if decision.approved and edited is not None and edited != arguments and self.tools is not None:
+                # The user approved what they wrote: the policy's refusals still hold for it
+                # (a deny rule, a path outside the workspace), its questions are answered.
+                recheck = await self.tools.evaluate(call.name, edited, context)
+                if recheck.action == "deny":
+                    shown = json.dumps(edited, ensure_ascii=False)
+                    shown = shown if len(shown) <= 200 else shown[:199] + "…"
+                    outcome = replace(recheck, reason=f"the edited arguments {shown}: {recheck.reason}")
+                    decision = ApprovalDecision(False, decided_by=recheck.decided_by)
         run_arguments = decision.edited_arguments if decision.edited_arguments is not None else arguments
         await self._db(storage.tools.decide, uid, execution.id, approved=decision.approved,
                        decided_by=decision.decided_by, rule_id=outcome.rule_id,
