@@ -9,10 +9,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tui_chat.tools.base import ToolEnv
+from tui_chat.tools.net import pinned_request
 from tui_chat.tools.runtime import Runtime
 
 
 class Handler(BaseHTTPRequestHandler):
+    seen: list[tuple[str, str]] = []  # (path, Host header) of every request
+
     def log_message(self, *args) -> None:  # quiet
         pass
 
@@ -26,6 +30,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self) -> None:  # noqa: N802
+        Handler.seen.append((self.path, self.headers.get("Host", "")))
         if self.path == "/text":
             self._send(200, "plain text é".encode())
         elif self.path == "/page":
@@ -101,3 +106,45 @@ async def test_binary_and_errors(store, user_id, context, server: str) -> None:
     assert binary.is_error and "image/png" in binary.text
     missing = await fetch(store, user_id, context, f"{server}/nope")
     assert missing.is_error and "HTTP 404" in missing.text
+
+
+def resolver(*addresses: str):
+    """A DNS answer for every name (offline: the tests never ask a real server)."""
+
+    async def resolve(host: str) -> list[str]:
+        return list(addresses)
+
+    return resolve
+
+
+async def test_a_name_that_resolves_to_this_machine_is_not_fetched(store, user_id, context, server: str,
+                                                                   tmp_path) -> None:
+    """The policy judged the URL by its name (public); a connection to what it resolves to
+    (127.0.0.1 here: DNS rebinding, or a name pointing home) is refused before any request."""
+    port = server.rsplit(":", 1)[1]
+    Handler.seen.clear()
+    result = await fetch(store, user_id, context, f"http://innocent.example:{port}/text",
+                         resolve=resolver("127.0.0.1"))
+    assert result.is_error and "innocent.example resolves to 127.0.0.1" in result.text
+    mapped = await fetch(store, user_id, context, f"http://innocent.example:{port}/text",
+                         resolve=resolver("8.8.8.8", "::ffff:127.0.0.1"))
+    assert mapped.is_error and "resolves to ::ffff:7f00:1" in mapped.text
+    assert Handler.seen == []
+
+
+async def test_a_url_that_names_this_machine_is_fetched_there(store, user_id, context, server: str) -> None:
+    port = server.rsplit(":", 1)[1]
+    Handler.seen.clear()
+    result = await fetch(store, user_id, context, f"http://localhost:{port}/text", resolve=resolver("127.0.0.1"))
+    assert not result.is_error and result.data["url"] == f"http://localhost:{port}/text"
+    assert Handler.seen == [("/text", f"localhost:{port}")]  # the name still goes in the Host header
+
+
+async def test_connections_go_to_the_checked_address(tmp_path) -> None:
+    env = ToolEnv(workspace=tmp_path, resolve=resolver("93.184.216.34", "2606:2800:220:1::1"))
+    target, headers, extensions = await pinned_request("https://example.com/a?b=1", allow_local=False, env=env)
+    assert (target, headers, extensions) == ("https://93.184.216.34/a?b=1", {"Host": "example.com"},
+                                             {"sni_hostname": "example.com"})
+    env = ToolEnv(workspace=tmp_path, resolve=resolver("2606:2800:220:1::1"))
+    target, headers, extensions = await pinned_request("http://example.com:8080/", allow_local=False, env=env)
+    assert (target, headers, extensions) == ("http://[2606:2800:220:1::1]:8080/", {"Host": "example.com:8080"}, {})

@@ -41,6 +41,8 @@ class ToolEnv:
     shell_output_limit: int = 1_000_000
     fetch_timeout: float = 20.0
     fetch_size_limit: int = 2_000_000
+    #: Host name to IP addresses for fetch_url (default: the system resolver).
+    resolve: Callable[[str], Awaitable[list[str]]] | None = None
     read_size_limit: int = 2_000_000
 
 

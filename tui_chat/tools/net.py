@@ -2,17 +2,23 @@
 
 Only http and https are fetched, redirects included (at most five, each checked). HTML is
 turned into readable text for the model; the body as received is stored. Addresses on
-this machine or a private network are judged riskier by the policy (see ``url_risk``).
+this machine or a private network are judged riskier by the policy (see ``url_risk``),
+from the URL as the approval shows it; so every connection (each redirect too) goes to
+an address the name was resolved to and checked against that judgement: a URL judged
+public never reaches this machine or a private network, whatever its name resolves to
+(a DNS rebinding, a name pointing at 127.0.0.1, a redirect to an internal host).
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import ipaddress
 import re
+import socket
 import time
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ..engine.tooling import ToolOutput
 from .base import Tool, ToolEnv, ToolError, output
@@ -45,10 +51,54 @@ def url_risk(url: str) -> tuple[str, str | None]:
         address = ipaddress.ip_address(host)
     except ValueError:
         return "low", None
-    if address.is_loopback or address.is_private or address.is_link_local or address.is_reserved \
-            or address.is_unspecified or address.is_multicast:
+    if _is_local(address):
         return "medium", f"{host} is on this machine or a private network"
     return "low", None
+
+
+def _is_local(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    return bool(address.is_loopback or address.is_private or address.is_link_local or address.is_reserved
+                or address.is_unspecified or address.is_multicast)
+
+
+async def _system_resolve(host: str) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return [info[4][0] for info in infos]
+
+
+async def pinned_request(url: str, *, allow_local: bool, env: ToolEnv) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """Where to connect for ``url``: the URL with its host replaced by a checked address,
+    the ``Host`` header and the request extensions (the TLS server name stays the host's).
+    Raises ToolError when the name resolves to this machine or a private network and
+    ``allow_local`` is false (the approved URL did not name such a host)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        addresses = [ipaddress.ip_address(host)]
+        literal = True
+    except ValueError:
+        literal = False
+        try:
+            found = await (env.resolve or _system_resolve)(host)
+        except (OSError, UnicodeError) as exc:
+            raise ToolError(f"cannot resolve {host}: {exc}") from None
+        addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in found]
+        if not addresses:
+            raise ToolError(f"cannot resolve {host}: no address")
+    local = [a for a in addresses if _is_local(a)]
+    if local and not allow_local:
+        raise ToolError(f"{host} resolves to {local[0]}, on this machine or a private network; fetch_url goes "
+                        "there only for a URL that names such a host itself (so that the approval shows it)")
+    address = addresses[0]
+    netloc = f"[{address}]" if address.version == 6 else str(address)
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    headers = {"Host": parts.netloc.rsplit("@", 1)[-1]}
+    extensions = {"sni_hostname": host} if parts.scheme == "https" and not literal else {}
+    return urlunsplit(parts._replace(netloc=netloc)), headers, extensions
 
 
 def html_to_text(markup: str) -> str:
@@ -65,6 +115,7 @@ async def fetch_url(args: dict[str, Any], env: ToolEnv) -> ToolOutput:
     import httpx
 
     url = check_url(args["url"])
+    allow_local = url_risk(url)[0] != "low"  # the approval showed a local or private host
     limit = min(int(args.get("max_bytes") or env.fetch_size_limit), env.fetch_size_limit)
     started = time.monotonic()
     deadline = started + env.fetch_timeout
@@ -72,8 +123,9 @@ async def fetch_url(args: dict[str, Any], env: ToolEnv) -> ToolOutput:
     headers = {"User-Agent": "tui-chat fetch_url", "Accept": "text/html,application/json,text/*;q=0.9,*/*;q=0.5"}
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=False, headers=headers, trust_env=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
+            target, host, extensions = await pinned_request(url, allow_local=allow_local, env=env)
             try:
-                body, response, capped = await _get(client, url, limit, deadline)
+                body, response, capped = await _get(client, target, host, extensions, limit, deadline)
             except httpx.TimeoutException:
                 raise ToolError(f"{url} did not answer within {env.fetch_timeout:g} s") from None
             except httpx.HTTPError as exc:
@@ -101,11 +153,10 @@ async def fetch_url(args: dict[str, Any], env: ToolEnv) -> ToolOutput:
     return output(f"{status}\n\n{text}", data=data, is_error=response.status_code >= 400, what="page")
 
 
-async def _get(client: Any, url: str, limit: int, deadline: float) -> tuple[bytes, Any, bool]:
-    import asyncio
-
+async def _get(client: Any, url: str, headers: dict[str, str], extensions: dict[str, Any], limit: int,
+               deadline: float) -> tuple[bytes, Any, bool]:
     async def read() -> tuple[bytes, Any, bool]:
-        async with client.stream("GET", url) as response:
+        async with client.stream("GET", url, headers=headers, extensions=extensions) as response:
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():
