@@ -33,7 +33,8 @@ def _short_grace(monkeypatch: pytest.MonkeyPatch) -> None:
 def _request(*, can_remember: bool = True) -> ApprovalRequest:
     outcome = PolicyOutcome(
         "ask", "high", "ask rule write_file(notes.txt) [global, id 0195f0c2-rule] asks for approval",
-        decided_by="rule", rule_id="0195f0c2-rule", preview=DIFF, can_remember=can_remember)
+        decided_by="rule", rule_id="0195f0c2-rule", preview=DIFF, can_remember=can_remember,
+        remembers=("write_file(notes.txt)",) if can_remember else ())
     return ApprovalRequest("0195f0c2-exec", "write_file", {"path": "notes.txt", "content": "# Notes\nfinal notes\n"},
                            outcome)
 
@@ -61,7 +62,8 @@ def test_approval_prompt(snap_compare, make_tui):
     high)”, then “Asked by a rule: ask rule write_file(notes.txt) [global, id
     0195f0c2-rule] asks for approval”, the diff of notes.txt (−draft, +final notes,
     +(reviewed)) on a darker panel, the empty note field, the row “Always allow [this
-    conversation ▼] [until removed ▼]”, the buttons Approve once, Always, Edit arguments
+    conversation ▼] [until removed ▼]” and under it, muted, ““Always” allows
+    write_file(notes.txt)”, the buttons Approve once, Always, Edit arguments
     and Deny (Deny focused), and the key hint “o approve once · a always · e edit
     arguments · d / Esc deny (with the note)”."""
     app = make_tui()

@@ -374,3 +374,15 @@ def test_provider_safe_names_never_collide(store, user_id) -> None:
     rt = Runtime(store, user_id, tools=[_mcp_tool("a._b"), _mcp_tool("a_.b")])
     first, second = rt.tools()
     assert first.wire != second.wire and rt.lookup(second.wire) is second
+
+
+async def test_the_prompt_says_what_always_would_allow(rt: Runtime, context) -> None:
+    """"Always" stores one rule per part of a command, the exact path or URL, or the whole
+    tool when it has none of those: the approval prompt says which."""
+    shell = await decide(rt, context, "run_shell", {"command": "git status && make test"})
+    assert shell.remembers == ("run_shell(git status)", "run_shell(make test)")
+    mcp = await decide(rt, context, "github.create_issue", {"repo": "a/b"})
+    assert mcp.action == "ask"
+    assert mcp.remembers == ("every call of github.create_issue, whatever its arguments",)
+    hidden = await decide(rt, context, "run_shell", {"command": "eval $(cat script)"})
+    assert not hidden.can_remember and hidden.remembers == ()

@@ -58,6 +58,7 @@ async def test_always_with_project_scope_and_a_day_stores_that_rule(provider, co
     async with app.run_test(size=(120, 40)) as pilot:
         modal = await _ask(pilot)
         assert "no rule or setting allows write_file" in str(modal.query_one("#why", Label).content)
+        assert str(modal.query_one("#remembers", Label).content) == "“Always” allows write_file(notes.txt)"
         modal.query_one("#scope", Select).value = "project"
         modal.query_one("#expiry", Select).value = 86400
         await pilot.pause()

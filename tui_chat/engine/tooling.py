@@ -32,6 +32,7 @@ class PolicyOutcome:
     rule_id: str | None = None
     preview: str = ""  # exactly what will run: the command, the diff, the URL
     can_remember: bool = True  # False when the whole action cannot be shown
+    remembers: tuple[str, ...] = ()  # what "always" would allow, in words (one per rule)
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,9 @@ class ApprovalScreen(ModalScreen[ApprovalDecision]):
                     yield Label("Always allow", classes="approval-label")
                     yield Select(SCOPES, value="conversation", allow_blank=False, compact=True, id="scope")
                     yield Select(EXPIRIES, value=DEFAULT_EXPIRY, allow_blank=False, compact=True, id="expiry")
+                if outcome.remembers:
+                    yield Label(Content.styled("“Always” allows " + "; ".join(outcome.remembers),
+                                               "$foreground-muted"), id="remembers", classes="approval-why")
             else:
                 yield Label(Content.styled("“Always” is not offered: the whole call cannot be shown or judged "
                                            "part by part.", "$text-warning"), id="no-always")

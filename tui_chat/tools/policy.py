@@ -200,8 +200,11 @@ class Decider:
     def _outcome(action: str, call: Call, reason: str, decided_by: str, rule_id: str | None = None) -> PolicyOutcome:
         if call.notes:
             reason += " [" + "; ".join(call.notes) + "]"
+        remembers = tuple(f"{call.tool.name}({pattern})" if pattern is not None
+                          else f"every call of {call.tool.name}, whatever its arguments"
+                          for pattern in remembered_patterns(call)) if call.can_remember else ()
         return PolicyOutcome(action, call.risk, reason, decided_by=decided_by, rule_id=rule_id,  # type: ignore[arg-type]
-                             preview=call.preview, can_remember=call.can_remember)
+                             preview=call.preview, can_remember=call.can_remember, remembers=remembers)
 
 
 def _tool_matches(rule: ActiveRule, tool: Tool) -> bool:
@@ -250,6 +253,17 @@ def suggest_flag(call: Call) -> str | None:
     if call.tool.subject == "url" and call.subject:
         return f"{call.tool.name}({escape(call.subject)})"
     return call.tool.name
+
+
+def remembered_patterns(call: Call) -> list[str | None]:
+    """The argument patterns "always" stores for ``call`` (None: any arguments): each part
+    of a command line, else the exact path or URL; a tool without a command, path or URL
+    is allowed whole."""
+    if call.tool.subject == "command" and call.shell is not None:
+        return [escape(part) for part in call.shell.parts]
+    if call.tool.subject:
+        return list(suggest_patterns(call)[:1]) or [None]
+    return [None]
 
 
 def suggest_patterns(call: Call) -> list[str]:

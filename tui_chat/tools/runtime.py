@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ..engine.tooling import PolicyOutcome, RememberRule, ToolContext, ToolOutput
 from ..providers.base import ToolSpec
 from .base import ArgumentError, Tool, ToolEnv, ToolError, error, validate_arguments, validate_with_jsonschema
-from .policy import MODES, ActiveRule, Call, Decider, suggest_patterns
+from .policy import MODES, ActiveRule, Call, Decider, remembered_patterns, suggest_patterns
 from .workspace import resolve, workspace_root
 
 if TYPE_CHECKING:
@@ -272,16 +272,7 @@ class Runtime:
         if not call.can_remember and rule.argument_pattern is None:
             log.warning("not remembering %s: the whole call cannot be judged", name)
             return []
-        if rule.argument_pattern is not None:
-            patterns: list[str | None] = [rule.argument_pattern]
-        elif tool.subject == "command" and call.shell is not None:
-            from .patterns import escape
-
-            patterns = [escape(part) for part in call.shell.parts]
-        elif tool.subject:
-            patterns = list(suggest_patterns(call)[:1]) or [None]
-        else:
-            patterns = [None]
+        patterns = [rule.argument_pattern] if rule.argument_pattern is not None else remembered_patterns(call)
         from storage.types import utcnow
 
         expires = utcnow() + timedelta(seconds=rule.expires_in_seconds) if rule.expires_in_seconds else None
