@@ -398,8 +398,7 @@ class ChatEngine:
         run_arguments = decision.edited_arguments if decision.edited_arguments is not None else arguments
         await self._db(storage.tools.decide, uid, execution.id, approved=decision.approved,
                        decided_by=decision.decided_by, rule_id=outcome.rule_id,
-                       reason=outcome.reason if decision.decided_by != "user" else "approved by the user"
-                       if decision.approved else "denied by the user",
+                       reason=outcome.reason,  # for the user's decisions: why they were asked
                        approved_parameters=decision.edited_arguments, denial_note=decision.note)
         yield ev.ToolDecided(execution.id, name, decision.approved, decision.decided_by, outcome.reason)
         if decision.approved and decision.remember is not None and self.tools is not None:
