@@ -133,8 +133,8 @@ class StreamingMarkdown(GrowsInPlace, Widget):
         self.streaming = False
         self._reserved = 0
         self._update(self._splitter.finish())
+        self._painted.clear()  # kept only while streaming: Textual keeps the lines it styled
         if self._height() != reserved:  # give back the room kept for more text
-            self._painted.clear()
             self.refresh(layout=True)
 
     def set_text(self, text: str) -> None:
@@ -277,7 +277,7 @@ class StreamingMarkdown(GrowsInPlace, Widget):
         if selection is not None:
             strip = _highlight(strip, selection.get_span(y), self.screen.get_component_rich_style("screen--selection"))
         strip = strip.apply_offsets(0, y)
-        if selection is None:
+        if selection is None and self.streaming:
             self._painted[y] = strip
         return strip
 
