@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-from tui_chat.providers._common import sse_payloads
+from tui_chat.providers._common import SSEParser
 
 
 async def reads(*chunks: bytes) -> list[list[bytes]]:
-    async def source() -> AsyncIterator[bytes]:
-        for chunk in chunks:
-            yield chunk
-
-    return [payloads async for payloads in sse_payloads(source())]
+    """The payloads of each read that completed events."""
+    parser = SSEParser()
+    return [payloads for payloads in map(parser.feed, chunks) if payloads]
 
 
 async def test_one_list_per_read_of_the_events_it_completes() -> None:

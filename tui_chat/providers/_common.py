@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -45,42 +45,46 @@ _PREFIX: dict[ErrorKind, str] = {
 }
 
 
-async def sse_payloads(chunks: AsyncIterator[bytes]) -> AsyncIterator[list[bytes]]:
-    """The data of the server-sent events in a byte stream, a list per network read:
-    the events each read completes, so a caller can handle a run of them at once.
+class SSEParser:
+    """The data of server-sent events, fed the bytes of a stream as they arrive:
+    ``feed`` returns the payloads of the events a read completes, so a caller can handle
+    a run of them at once.
 
     Lines end with LF, CRLF or CR (also a CRLF split between two reads); nothing else
     splits a line, not even the Unicode line separators JSON may carry raw. Comments and
     the ``event``/``id``/``retry`` fields are skipped; the ``data`` lines of one event are
-    joined with LF. An event the stream leaves unfinished is dropped, as the SSE
+    joined with LF. An event the stream leaves unfinished is never returned, as the SSE
     specification says."""
-    rest = b""
-    after_cr = False  # the last read ended with CR: an LF starting the next one is its pair
-    data: list[bytes] = []
-    async for chunk in chunks:
-        if not chunk:
-            continue
-        if after_cr:
-            after_cr = False
+
+    __slots__ = ("_rest", "_after_cr", "_data")
+
+    def __init__(self) -> None:
+        self._rest = b""
+        self._after_cr = False  # the last read ended with CR: an LF starting the next is its pair
+        self._data: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[bytes]:
+        if self._after_cr:
+            self._after_cr = False
             if chunk.startswith(b"\n"):
                 chunk = chunk[1:]
-                if not chunk:
-                    continue
-        buffer = rest + chunk if rest else chunk
-        after_cr = buffer.endswith(b"\r")
+        if not chunk:
+            return []
+        buffer = self._rest + chunk if self._rest else chunk
         if b"\r" in buffer:
+            self._after_cr = buffer.endswith(b"\r")
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         lines = buffer.split(b"\n")
-        rest = lines.pop()
+        self._rest = lines.pop()
         payloads: list[bytes] = []
+        data = self._data
         for line in lines:
             if line.startswith(b"data:"):
                 data.append(line[6:] if line.startswith(b"data: ") else line[5:])
             elif not line and data:
                 payloads.append(data[0] if len(data) == 1 else b"\n".join(data))
                 data.clear()
-        if payloads:
-            yield payloads
+        return payloads
 
 
 def clean_message(text: object, secret: str | None = None) -> str:

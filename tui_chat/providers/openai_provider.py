@@ -35,7 +35,7 @@ from tui_chat.providers._common import (
     normalise_finish,
     protocol_error,
     sdk_error,
-    sse_payloads,
+    SSEParser,
     stream_error,
 )
 from tui_chat.providers.base import (
@@ -94,13 +94,6 @@ class _AnswerReader:
     def feed(self, payloads: list[bytes]) -> list[ProviderEvent]:
         events: list[ProviderEvent] = []
         texts: list[str] = []
-
-        def emit(event: ProviderEvent) -> None:
-            if texts:
-                events.append(TextDelta(texts[0] if len(texts) == 1 else "".join(texts)))
-                texts.clear()
-            events.append(event)
-
         try:
             for payload in payloads:
                 if payload.startswith(b"[DONE]"):
@@ -126,10 +119,10 @@ class _AnswerReader:
                                 if isinstance(event, TextDelta):
                                     texts.append(event.text)
                                 else:
-                                    emit(event)
+                                    _emit(events, texts, event)
                     reasoning = delta.get("reasoning_content") or delta.get("reasoning")
                     if reasoning and reasoning.__class__ is str:
-                        emit(ReasoningDelta(reasoning))
+                        _emit(events, texts, ReasoningDelta(reasoning))
                     calls = delta.get("tool_calls")
                     if calls:
                         self.last_index = _collect(calls, self.pending, self.last_index)
@@ -137,7 +130,7 @@ class _AnswerReader:
                     self.finish = choice["finish_reason"]
                     self.had_calls = self.had_calls or bool(self.pending)
                     for ready in _flush(self.pending, self.provider):
-                        emit(ready)
+                        _emit(events, texts, ready)
         except Exception as exc:  # noqa: BLE001 - raised by the caller, after the text before it
             self.failure = exc
         if texts:
@@ -154,6 +147,14 @@ class _AnswerReader:
             events.append(_usage(self.usage))
         events.append(StreamFinished(normalise_finish(self.finish, had_tool_calls=had_calls), self.finish))
         return events
+
+
+def _emit(events: list[ProviderEvent], texts: list[str], event: ProviderEvent) -> None:
+    """Add ``event`` after the text collected before it (as one delta)."""
+    if texts:
+        events.append(TextDelta(texts[0] if len(texts) == 1 else "".join(texts)))
+        texts.clear()
+    events.append(event)
 
 
 def uses_max_completion_tokens(model: str) -> bool:
@@ -220,11 +221,14 @@ class OpenAIProvider:
             raise self._map(exc, mid_stream=False) or exc from None
         reader = _AnswerReader(name, self.settings.api_key)
         chunks = response.aiter_bytes()
-        reads = sse_payloads(chunks)
+        parser = SSEParser()
         try:
             if response.headers.get("content-type", "").startswith("application/json"):
                 raise protocol_error("the server answered with JSON instead of an event stream", name)
-            async for payloads in reads:
+            async for chunk in chunks:
+                payloads = parser.feed(chunk)
+                if not payloads:
+                    continue
                 for event in reader.feed(payloads):
                     yield event
                 if reader.failure is not None:
@@ -237,7 +241,6 @@ class OpenAIProvider:
         except Exception as exc:
             raise self._map(exc, mid_stream=True) or exc from None
         finally:  # closes the HTTP response however the loop ends (cancel, aclose, error)
-            await reads.aclose()
             await manager.__aexit__(None, None, None)
         for event in reader.end():
             yield event
