@@ -107,3 +107,52 @@ async def test_k_walks_back_through_pages_of_history(make_tui, context):
         await pilot.press("j")
         await settle(pilot, rounds=1)
         assert app.focused.text.startswith(f"[m{128 - loaded}] words") and on_screen(app)
+
+
+async def test_a_long_walk_keeps_a_bounded_window_of_messages_mounted(make_tui, context, monkeypatch):
+    """Walking back far unmounts the newest messages (below the screen) and walking down
+    again brings them back, one message per key both ways; Ctrl+Up (the last message)
+    from far back goes to the newest message of the conversation."""
+    from tui_chat.widgets.chat_view import ChatView
+
+    monkeypatch.setattr(ChatView, "max_mounted", 60)
+    monkeypatch.setattr(ChatView, "newer_page", 20)
+    conversation = fill(context, 300)
+    app = make_tui()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await started(pilot)
+        chat = app.screen.chat
+        app.screen.open_conversation(conversation)
+        await settle(pilot)
+        await pilot.press("ctrl+up")
+        most = 0
+        for target in (250, 200, 150, 100):  # back, a burst at a time
+            burst(app, "k", 50)
+            await wait_until(pilot, lambda: focused_label(app) == f"[m{target - 1}]")
+            await settle(pilot)
+            assert on_screen(app)
+            most = max(most, len(chat.message_views))
+        assert most <= 60 + 50  # the cap, plus the page just loaded
+        assert not chat.at_end and chat.query(".newer-marker")
+        for target in (150, 200, 250, 299):  # and forward again
+            burst(app, "j", target - int(focused_label(app)[2:-1]))
+            await wait_until(pilot, lambda: focused_label(app) == f"[m{target}]")
+            await settle(pilot)
+            assert on_screen(app)
+            most = max(most, len(chat.message_views))
+        assert most <= 60 + 50 and chat.at_end and not chat.query(".newer-marker")
+        labels = [view.text.split(" ", 1)[0] for view in chat.message_views]
+        assert labels == [f"[m{n}]" for n in range(300 - len(labels), 300)]  # in order, none missing
+        # From far back, Ctrl+Up brings the end back and focuses the newest message.
+        burst(app, "k", 120)
+        await wait_until(pilot, lambda: focused_label(app) == "[m179]")
+        await settle(pilot)
+        assert not chat.at_end
+        waiting = len(chat._newer)
+        chat.scroll_end(animate=False, immediate=True)  # the mouse wheel at the bottom: the next ones come
+        await wait_until(pilot, lambda: len(chat._newer) < waiting)
+        await settle(pilot)
+        await pilot.press("ctrl+up")
+        await wait_until(pilot, lambda: focused_label(app) == "[m299]")
+        await settle(pilot)
+        assert chat.at_end and on_screen(app)

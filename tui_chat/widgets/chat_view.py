@@ -5,6 +5,12 @@ the top asks for the page before it (:class:`ChatView.OlderRequested`). The view
 anchored to the bottom, so it follows a streaming answer while the reader is at the
 end, and stops following as soon as they scroll up.
 
+At most ``max_mounted`` messages are mounted, however far back the reader goes: past
+that, the newest ones (below the screen) are unmounted and kept as data, and come back
+as the reader goes down again, while the oldest ones (above the screen) give way and are
+loaded again from storage like any older page. Anything that needs the end of the
+conversation (a new message, "the last answer") brings the newest messages back first.
+
 From the keyboard (k/j on a focused message) the view moves the focus itself, one
 message per key however fast the keys come: a step past the oldest loaded message asks
 for the page before it and is taken, with any steps that arrive meanwhile, when that
@@ -13,7 +19,7 @@ page is mounted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from textual.containers import VerticalScroll
 from textual.geometry import Size
@@ -31,6 +37,11 @@ EMPTY_TEXT = (
 
 class ChatView(VerticalScroll, can_focus=False):
     """Message views of the current branch (the newest page, plus older pages on demand)."""
+
+    #: Most message views mounted at once (each costs Textual widgets and cached lines).
+    max_mounted: int = 100
+    #: Messages mounted again at a time on the way back down.
+    newer_page: int = 50
 
     DEFAULT_CSS = """
     ChatView { height: 1fr; }
@@ -51,6 +62,10 @@ class ChatView(VerticalScroll, can_focus=False):
         # the message they count from (it keeps the focus meanwhile) and how many.
         self._steps_from: MessageView | None = None
         self._steps_pending = 0
+        # Newer messages unmounted while the reader walked back, oldest first; keyboard
+        # steps past the newest mounted message, waiting for the next ones to mount.
+        self._newer: list[MessageData] = []
+        self._forward: tuple[MessageView, int] | None = None
 
     def on_mount(self) -> None:
         self.show_empty()
@@ -64,6 +79,8 @@ class ChatView(VerticalScroll, can_focus=False):
     def show_empty(self) -> None:
         self.remove_children()
         self.has_more = False
+        self._newer.clear()
+        self._forward = None
         self._forget_steps()
         self.mount(Static(Content.styled(EMPTY_TEXT, "$foreground-muted"), classes="empty-state", markup=False))
 
@@ -74,6 +91,8 @@ class ChatView(VerticalScroll, can_focus=False):
         self.remove_children()
         self.has_more = has_more
         self.loading_older = False
+        self._newer.clear()
+        self._forward = None
         self._forget_steps()
         widgets: list[Static | MessageView] = []
         if has_more:
@@ -117,6 +136,7 @@ class ChatView(VerticalScroll, can_focus=False):
             if added > 0:
                 self.scroll_to(y=self.scroll_y + added, animate=False, immediate=True)
             self._take_pending_steps()
+            self._unmount_newest()
 
         self.call_after_refresh(keep_place)
 
@@ -137,6 +157,7 @@ class ChatView(VerticalScroll, can_focus=False):
                       classes="older-marker", markup=False)
 
     def add_message(self, data: MessageData, *, streaming: bool = False) -> MessageView:
+        self.show_end()
         for empty in self.query(".empty-state"):
             empty.remove()
         view = MessageView(data, streaming=streaming)
@@ -146,12 +167,14 @@ class ChatView(VerticalScroll, can_focus=False):
         return view
 
     def add_error(self, message: str, prompt: str | None) -> ErrorNotice:
+        self.show_end()
         notice = ErrorNotice(message, prompt)
         self.mount(notice)
         return notice
 
     def add_notice(self, message: str) -> Static:
         """A line from the app in the conversation (a compaction, ...), not from the model."""
+        self.show_end()
         for empty in self.query(".empty-state"):
             empty.remove()
         notice = Static(Content.styled(f"↧ {message}", "$text-accent"), classes="notice -info standalone",
@@ -163,6 +186,9 @@ class ChatView(VerticalScroll, can_focus=False):
 
     def remove_after(self, view: MessageView | None) -> None:
         """Remove every message view after ``view`` (all of them for None)."""
+        self._newer.clear()
+        for marker in self.query(".newer-marker"):
+            marker.remove()
         found = view is None
         for child in list(self.children):
             if found and isinstance(child, (MessageView, ErrorNotice)):
@@ -197,6 +223,88 @@ class ChatView(VerticalScroll, can_focus=False):
         # growth of a streaming answer.
         return super()._size_updated(size, virtual_size, container_size, layout=False)
 
+    # --- the window of mounted messages ------------------------------------------------
+
+    @property
+    def at_end(self) -> bool:
+        """The newest message of the conversation is mounted."""
+        return not self._newer
+
+    def show_end(self) -> None:
+        """Mount the newest messages again if the reader had walked back past them: the
+        newest page, with the rest loaded again as older pages."""
+        if not self._newer:
+            return
+        views = self.message_views
+        items = [view.data for view in views] + self._newer
+        self.show_messages(items[-self.newer_page:], has_more=True)
+
+    def _unmount_newest(self) -> None:
+        """Past ``max_mounted``, unmount the newest messages below the screen (never a
+        streaming one, the focused one or what follows them)."""
+        views = self.message_views
+        excess = len(views) - self.max_mounted
+        if excess <= 0 or any(view.streaming for view in views) or self.query(ErrorNotice):
+            return
+        screen = self.scrollable_content_region.height
+        bottom = self.scroll_offset.y + 2 * screen  # a screen's margin below what shows
+        going = [view for view in views[-excess:] if view.virtual_region.y >= bottom]
+        focused = self.screen.focused
+        if not going or focused in going or (focused is not None and focused in self.query(".newer-marker")):
+            return
+        going = views[views.index(going[0]):]  # from the first that goes to the end
+        self._newer[:0] = [view.data for view in going]
+        self.remove_children(going)
+        if not self.query(".newer-marker"):
+            self.mount(Static(Content.styled("↓ newer messages: scroll down to load", "$foreground-muted"),
+                              classes="newer-marker", markup=False))
+
+    def _mount_newer(self, then: Callable[[], None] | None = None) -> None:
+        """Mount the next newer messages again under the others; then make room above
+        (see ``_unmount_oldest``) and call ``then``."""
+        chunk, self._newer = self._newer[:self.newer_page], self._newer[self.newer_page:]
+        views = [MessageView(data) for data in chunk]
+        markers = list(self.query(".newer-marker"))
+        if views:
+            if markers:
+                self.mount_all(views, before=markers[0])
+            else:
+                self.mount_all(views)
+        if not self._newer:
+            for marker in markers:
+                marker.remove()
+        self.call_after_refresh(self._unmount_oldest, then)
+
+    def _unmount_oldest(self, then: Callable[[], None] | None = None) -> None:
+        """Past ``max_mounted``, unmount the oldest messages above the screen (they are
+        loaded again from storage as older pages), keeping what is on screen in place;
+        then call ``then``."""
+        views = self.message_views
+        excess = len(views) - self.max_mounted
+        top = self.scroll_offset.y - self.scrollable_content_region.height  # a screen's margin
+        going = [view for view in views[:max(excess, 0)] if view.virtual_region.bottom <= top]
+        if not going or self.screen.focused in going:
+            if then is not None:
+                then()
+            return
+        going = views[:views.index(going[-1]) + 1]
+        keep = views[len(going)]
+        before, scrolled = keep.virtual_region.y, self.scroll_y
+        first = self.children[0] if self.children else None
+        markers = [first] if first is not None and first.has_class("older-marker") else []
+        self.remove_children(markers + going)
+        self.has_more = True
+        self.mount(self._older_marker(), before=0)
+
+        def keep_place() -> None:
+            shift = before - keep.virtual_region.y  # from where it was: the removal may have clamped it
+            if shift:
+                self.scroll_to(y=max(0, scrolled - shift), animate=False, immediate=True)
+            if then is not None:
+                then()
+
+        self.call_after_refresh(keep_place)
+
     # --- keyboard navigation -----------------------------------------------------------
 
     def step_focus(self, origin: MessageView, step: int) -> bool:
@@ -204,6 +312,9 @@ class ChatView(VerticalScroll, can_focus=False):
         scroll it into view. Past the oldest loaded message the older page is requested
         and the rest of the steps are taken when it is mounted. False when the step goes
         past the newest message (the caller decides where the focus goes then)."""
+        if self._forward is not None and origin is self._forward[0]:
+            self._forward = (origin, self._forward[1] + step)
+            return True
         if self._steps_pending and origin is self._steps_from:
             self._steps_pending -= step
             if self._steps_pending > 0:
@@ -215,6 +326,12 @@ class ChatView(VerticalScroll, can_focus=False):
         if origin not in views:
             return True
         index = views.index(origin) + step
+        if index >= len(views) and self._newer:
+            # Past the newest mounted message: mount the next ones, then take this step
+            # and any that come meanwhile (the focus stays where it is until then).
+            self._forward = (origin, step)
+            self._mount_newer(self._take_forward)
+            return True
         if index >= len(views):
             return False
         if index < 0 and self.has_more:
@@ -237,6 +354,15 @@ class ChatView(VerticalScroll, can_focus=False):
         if steps and origin is not None and self.screen.focused is origin:
             self.step_focus(origin, -steps)
 
+    def _take_forward(self) -> None:
+        """The newer messages are mounted: take the steps that waited for them."""
+        if self._forward is None:
+            return
+        origin, steps = self._forward
+        self._forward = None
+        if steps and self.screen.focused is origin:
+            self.step_focus(origin, steps)
+
     def _forget_steps(self) -> None:
         self._steps_from, self._steps_pending = None, 0
 
@@ -255,3 +381,5 @@ class ChatView(VerticalScroll, can_focus=False):
         super().watch_scroll_y(old_value, new_value)
         if new_value <= 1 and old_value > new_value:
             self.request_older()
+        elif self._newer and new_value > old_value and new_value >= self.max_scroll_y - 1:
+            self._mount_newer()

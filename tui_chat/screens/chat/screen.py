@@ -299,7 +299,18 @@ class ChatScreen(Screen[None]):
         self.show_sidebar()
         self.sidebar.set_view("active" if self.sidebar.view == "archived" else "archived")
 
+    def _at_end(self, then: Any) -> bool:
+        """True when the newest messages are mounted; else mounts them and calls ``then``
+        once they are."""
+        if self.chat.at_end:
+            return True
+        self.chat.show_end()
+        self.call_after_refresh(then)
+        return False
+
     def action_focus_messages(self) -> None:
+        if not self._at_end(self.action_focus_messages):
+            return
         views = self.chat.message_views
         if views:
             views[-1].focus()
@@ -312,11 +323,15 @@ class ChatScreen(Screen[None]):
         return next((v for v in reversed(self.chat.message_views) if v.data.role == role), None)
 
     def action_regenerate_last(self) -> None:
+        if not self._at_end(self.action_regenerate_last):
+            return
         view = self._last("assistant")
         if view is not None:
             self.messages.act(view, "regenerate")
 
     def action_copy_last(self) -> None:
+        if not self._at_end(self.action_copy_last):
+            return
         view = self._last("assistant")
         if view is not None:
             self.messages.act(view, "copy")
