@@ -133,8 +133,7 @@ class _AnswerReader:
                         _emit(events, texts, ready)
         except Exception as exc:  # noqa: BLE001 - raised by the caller, after the text before it
             self.failure = exc
-        if texts:
-            events.append(TextDelta(texts[0] if len(texts) == 1 else "".join(texts)))
+        _flush_texts(events, texts)
         return events
 
     def end(self) -> list[ProviderEvent]:
@@ -149,11 +148,16 @@ class _AnswerReader:
         return events
 
 
-def _emit(events: list[ProviderEvent], texts: list[str], event: ProviderEvent) -> None:
-    """Add ``event`` after the text collected before it (as one delta)."""
+def _flush_texts(events: list[ProviderEvent], texts: list[str]) -> None:
+    """Add the text deltas collected as one (and forget them)."""
     if texts:
         events.append(TextDelta(texts[0] if len(texts) == 1 else "".join(texts)))
         texts.clear()
+
+
+def _emit(events: list[ProviderEvent], texts: list[str], event: ProviderEvent) -> None:
+    """Add ``event`` after the text collected before it."""
+    _flush_texts(events, texts)
     events.append(event)
 
 

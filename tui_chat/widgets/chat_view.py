@@ -77,10 +77,9 @@ class ChatView(VerticalScroll, can_focus=False):
         return [child for child in self.children if isinstance(child, MessageView)]
 
     def show_empty(self) -> None:
+        self._drop_newer()
         self.remove_children()
         self.has_more = False
-        self._newer.clear()
-        self._forward = None
         self._forget_steps()
         self.mount(Static(Content.styled(EMPTY_TEXT, "$foreground-muted"), classes="empty-state", markup=False))
 
@@ -88,11 +87,10 @@ class ChatView(VerticalScroll, can_focus=False):
         """Replace the view with one page (oldest first) and follow the end. Tool messages
         show as entries under the answer that made the calls."""
         items = fold_tool_messages(items)
+        self._drop_newer()
         self.remove_children()
         self.has_more = has_more
         self.loading_older = False
-        self._newer.clear()
-        self._forward = None
         self._forget_steps()
         widgets: list[Static | MessageView] = []
         if has_more:
@@ -153,8 +151,7 @@ class ChatView(VerticalScroll, can_focus=False):
             view.remove()
 
     def _older_marker(self) -> Static:
-        return Static(Content.styled("↑ older messages: scroll up to load", "$foreground-muted"),
-                      classes="older-marker", markup=False)
+        return _marker("↑ older messages: scroll up to load", "older-marker")
 
     def add_message(self, data: MessageData, *, streaming: bool = False) -> MessageView:
         self.show_end()
@@ -186,9 +183,7 @@ class ChatView(VerticalScroll, can_focus=False):
 
     def remove_after(self, view: MessageView | None) -> None:
         """Remove every message view after ``view`` (all of them for None)."""
-        self._newer.clear()
-        for marker in self.query(".newer-marker"):
-            marker.remove()
+        self._drop_newer()
         found = view is None
         for child in list(self.children):
             if found and isinstance(child, (MessageView, ErrorNotice)):
@@ -239,6 +234,13 @@ class ChatView(VerticalScroll, can_focus=False):
         items = [view.data for view in views] + self._newer
         self.show_messages(items[-self.newer_page:], has_more=True)
 
+    def _drop_newer(self) -> None:
+        """Forget the unmounted newer messages (the view no longer leads to them)."""
+        self._newer.clear()
+        self._forward = None
+        for marker in self.query(".newer-marker"):
+            marker.remove()
+
     def _unmount_newest(self) -> None:
         """Past ``max_mounted``, unmount the newest messages below the screen (never a
         streaming one, the focused one or what follows them)."""
@@ -249,15 +251,13 @@ class ChatView(VerticalScroll, can_focus=False):
         screen = self.scrollable_content_region.height
         bottom = self.scroll_offset.y + 2 * screen  # a screen's margin below what shows
         going = [view for view in views[-excess:] if view.virtual_region.y >= bottom]
-        focused = self.screen.focused
-        if not going or focused in going or (focused is not None and focused in self.query(".newer-marker")):
+        if not going or self.screen.focused in going:
             return
         going = views[views.index(going[0]):]  # from the first that goes to the end
         self._newer[:0] = [view.data for view in going]
         self.remove_children(going)
         if not self.query(".newer-marker"):
-            self.mount(Static(Content.styled("↓ newer messages: scroll down to load", "$foreground-muted"),
-                              classes="newer-marker", markup=False))
+            self.mount(_marker("↓ newer messages: scroll down to load", "newer-marker"))
 
     def _mount_newer(self, then: Callable[[], None] | None = None) -> None:
         """Mount the next newer messages again under the others; then make room above
@@ -290,11 +290,10 @@ class ChatView(VerticalScroll, can_focus=False):
         going = views[:views.index(going[-1]) + 1]
         keep = views[len(going)]
         before, scrolled = keep.virtual_region.y, self.scroll_y
-        first = self.children[0] if self.children else None
-        markers = [first] if first is not None and first.has_class("older-marker") else []
-        self.remove_children(markers + going)
+        self.remove_children(going)
         self.has_more = True
-        self.mount(self._older_marker(), before=0)
+        if not self.query(".older-marker"):
+            self.mount(self._older_marker(), before=0)
 
         def keep_place() -> None:
             shift = before - keep.virtual_region.y  # from where it was: the removal may have clamped it
@@ -383,3 +382,8 @@ class ChatView(VerticalScroll, can_focus=False):
             self.request_older()
         elif self._newer and new_value > old_value and new_value >= self.max_scroll_y - 1:
             self._mount_newer()
+
+
+def _marker(text: str, classes: str) -> Static:
+    """A muted line across the view that says more messages can be loaded."""
+    return Static(Content.styled(text, "$foreground-muted"), classes=classes, markup=False)
